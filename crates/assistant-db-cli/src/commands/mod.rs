@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod local;
+pub mod migrate;
+pub mod schema;
+pub mod verify;

@@ -1,0 +1,73 @@
+//! The `assistant-db` command: a thin shell over the `assistant-db` library.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The database layer of the AI banking assistant, on Supabase / PostgreSQL.
+///
+/// With no DATABASE_URL (or SUPABASE_URL) configured, every command uses a private local
+/// PostgreSQL kept under $ASSISTANT_DB_HOME, started on first use.
+#[derive(Debug, Parser)]
+#[command(name = "assistant-db", version, about, long_about = None)]
+struct Cli {
+    /// PostgreSQL connection string; overrides DATABASE_URL from the environment and .env.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations (tracked and checksummed), or list them with --status.
+    Migrate(commands::migrate::Args),
+    /// Print the SQL to paste into the Supabase SQL editor.
+    Schema(commands::schema::Args),
+    /// Check the database against the spec: tables, columns, indexes, constraints, behaviour.
+    Verify(commands::verify::Args),
+    /// Manage the embedded local PostgreSQL.
+    Local(commands::local::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ASSISTANT_DB_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config =
+        assistant_db::Config::from_env()?.with_database_url(cli.database_url.as_deref())?;
+    match cli.command {
+        Command::Migrate(args) => commands::migrate::run(&config, args).await,
+        Command::Schema(args) => commands::schema::run(args),
+        Command::Verify(args) => commands::verify::run(&config, args).await,
+        Command::Local(args) => commands::local::run(&config, args).await,
+    }
+}

@@ -1,0 +1,305 @@
+//! Configuration from flags, the environment and `.env`, with secrets that never print.
+//!
+//! Precedence: an explicit override (a command-line flag) > the process environment >
+//! `.env` > the embedded default (a private local PostgreSQL).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// Environment variable naming a direct PostgreSQL connection string.
+pub const DATABASE_URL: &str = "DATABASE_URL";
+/// Environment variable naming the Supabase project URL (REST transport).
+pub const SUPABASE_URL: &str = "SUPABASE_URL";
+/// Environment variable holding the Supabase API key.
+pub const SUPABASE_KEY: &str = "SUPABASE_KEY";
+/// Environment variable naming the embedded cluster's home directory.
+pub const ASSISTANT_DB_HOME: &str = "ASSISTANT_DB_HOME";
+
+/// A secret string (API key, password) whose `Debug` and `Display` are redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself; call only where it is sent, never where it is shown.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(\"***\")")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A PostgreSQL connection string; shown with its password replaced by `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(url::Url);
+
+impl DatabaseUrl {
+    /// Parses a `postgres://` or `postgresql://` URL.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let url = url::Url::parse(raw.trim())
+            .map_err(|e| Error::Config(format!("{DATABASE_URL} is not a valid URL ({e})")))?;
+        match url.scheme() {
+            "postgres" | "postgresql" => Ok(DatabaseUrl(url)),
+            other => Err(Error::Config(format!(
+                "{DATABASE_URL} must start with postgres:// or postgresql://, not {other}://"
+            ))),
+        }
+    }
+
+    /// The full URL, password included; for connecting only.
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let mut shown = self.0.clone();
+        if shown.password().is_some() {
+            // Cannot fail: a URL that has a password has a host to attach it to.
+            let _ = shown.set_password(Some("***"));
+        }
+        let mut text = shown.to_string();
+        // Query parameters such as `password=` may carry a secret too.
+        if let Some(query) = shown.query() {
+            let cleaned: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| {
+                    if k.eq_ignore_ascii_case("password") {
+                        format!("{k}=***")
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect();
+            if let Some(start) = text.find('?') {
+                text.truncate(start);
+                text.push('?');
+                text.push_str(&cleaned.join("&"));
+            }
+        }
+        text
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Where the data lives, as chosen by the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A PostgreSQL server reached directly.
+    Postgres(DatabaseUrl),
+    /// Supabase's REST API (PostgREST).
+    Rest {
+        /// The project URL, e.g. `https://xyz.supabase.co`.
+        url: String,
+        /// The API key (public or secret).
+        key: Secret,
+    },
+    /// The private local PostgreSQL under this home directory.
+    Local(PathBuf),
+}
+
+/// The whole configuration of the library and the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `DATABASE_URL`: direct PostgreSQL, Supabase's connection strings included.
+    pub database_url: Option<DatabaseUrl>,
+    /// `SUPABASE_URL`: the Supabase project URL for the REST transport.
+    pub supabase_url: Option<String>,
+    /// `SUPABASE_KEY`: the Supabase API key.
+    pub supabase_key: Option<Secret>,
+    /// `ASSISTANT_DB_HOME`: where the embedded PostgreSQL keeps its cluster.
+    pub home: PathBuf,
+}
+
+impl Config {
+    /// Reads the process environment, then `.env` (found in this or a parent directory).
+    pub fn from_env() -> Result<Self> {
+        let dotenv: HashMap<String, String> = match dotenvy::dotenv_iter() {
+            Ok(iter) => iter
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| Error::Config(format!(".env cannot be read: {e}")))?,
+            Err(e) if e.not_found() => HashMap::new(),
+            Err(e) => return Err(Error::Config(format!(".env cannot be read: {e}"))),
+        };
+        Self::from_lookup(|name| {
+            std::env::var(name)
+                .ok()
+                .or_else(|| dotenv.get(name).cloned())
+        })
+    }
+
+    /// Builds the configuration from any variable lookup (empty values count as unset).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let database_url = get(DATABASE_URL)
+            .map(|raw| DatabaseUrl::parse(&raw))
+            .transpose()?;
+        let supabase_url = get(SUPABASE_URL).map(|u| u.trim().trim_end_matches('/').to_owned());
+        let supabase_key = get(SUPABASE_KEY).map(|k| Secret::new(k.trim()));
+        let home = match get(ASSISTANT_DB_HOME) {
+            Some(home) => PathBuf::from(home),
+            None => default_home(&get)?,
+        };
+        Ok(Config {
+            database_url,
+            supabase_url,
+            supabase_key,
+            home,
+        })
+    }
+
+    /// Replaces `DATABASE_URL` with a value given on the command line.
+    pub fn with_database_url(mut self, raw: Option<&str>) -> Result<Self> {
+        if let Some(raw) = raw {
+            self.database_url = Some(DatabaseUrl::parse(raw)?);
+        }
+        Ok(self)
+    }
+
+    /// Chooses the transport: `DATABASE_URL`, else Supabase REST, else the local default.
+    pub fn target(&self) -> Result<Target> {
+        if let Some(url) = &self.database_url {
+            return Ok(Target::Postgres(url.clone()));
+        }
+        match (&self.supabase_url, &self.supabase_key) {
+            (Some(url), Some(key)) => Ok(Target::Rest {
+                url: url.clone(),
+                key: key.clone(),
+            }),
+            (Some(_), None) => Err(Error::Config(format!(
+                "{SUPABASE_URL} is set but {SUPABASE_KEY} is not; set both, or set {DATABASE_URL}"
+            ))),
+            (None, Some(_)) => Err(Error::Config(format!(
+                "{SUPABASE_KEY} is set but {SUPABASE_URL} is not; set both, or set {DATABASE_URL}"
+            ))),
+            (None, None) => Ok(Target::Local(self.home.clone())),
+        }
+    }
+}
+
+/// `~/.local/share/assistant-db` (or under `$XDG_DATA_HOME`); `/var/lib/assistant-db` for
+/// root, because PostgreSQL then runs as the `postgres` user, who cannot enter `/root`.
+fn default_home(get: &impl Fn(&str) -> Option<String>) -> Result<PathBuf> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(PathBuf::from("/var/lib/assistant-db"));
+    }
+    if let Some(data) = get("XDG_DATA_HOME") {
+        return Ok(PathBuf::from(data).join("assistant-db"));
+    }
+    match get("HOME") {
+        Some(home) => Ok(PathBuf::from(home).join(".local/share/assistant-db")),
+        None => Err(Error::Config(format!(
+            "neither {ASSISTANT_DB_HOME} nor HOME is set: cannot place the local database"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn nothing_configured_means_the_local_default() {
+        let config = config(&[("ASSISTANT_DB_HOME", "/tmp/x")]).expect("config");
+        assert_eq!(
+            config.target().expect("target"),
+            Target::Local("/tmp/x".into())
+        );
+    }
+
+    #[test]
+    fn database_url_wins_over_supabase() {
+        let config = config(&[
+            (
+                "DATABASE_URL",
+                "postgres://u:pw@db.example:5432/postgres?sslmode=require",
+            ),
+            ("SUPABASE_URL", "https://x.supabase.co"),
+            ("SUPABASE_KEY", "k"),
+            ("HOME", "/home/u"),
+        ])
+        .expect("config");
+        assert!(matches!(config.target(), Ok(Target::Postgres(_))));
+    }
+
+    #[test]
+    fn flag_overrides_environment() {
+        let config = config(&[("DATABASE_URL", "postgres://a@h/db"), ("HOME", "/h")])
+            .and_then(|c| c.with_database_url(Some("postgres://b@h/other")))
+            .expect("config");
+        assert_eq!(
+            config.database_url.map(|u| u.expose().to_owned()),
+            Some("postgres://b@h/other".to_owned())
+        );
+    }
+
+    #[test]
+    fn half_a_supabase_configuration_is_an_error() {
+        let config =
+            config(&[("SUPABASE_URL", "https://x.supabase.co"), ("HOME", "/h")]).expect("config");
+        let err = config.target().expect_err("must fail");
+        assert!(err.to_string().contains("SUPABASE_KEY"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = config(&[
+            (
+                "DATABASE_URL",
+                "postgresql://user:hunter2@db.x.supabase.co:5432/postgres?password=hunter3",
+            ),
+            ("SUPABASE_URL", "https://x.supabase.co"),
+            ("SUPABASE_KEY", "eyJsecretkey"),
+            ("HOME", "/h"),
+        ])
+        .expect("config");
+        let shown = format!("{config:?} {:?}", config.target());
+        for secret in ["hunter2", "hunter3", "eyJsecretkey"] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+        assert!(shown.contains("user:***@db.x.supabase.co"), "{shown}");
+    }
+
+    #[test]
+    fn bad_urls_are_refused_with_the_variable_named() {
+        let err = config(&[("DATABASE_URL", "mysql://x@y/z"), ("HOME", "/h")]).expect_err("bad");
+        assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+    }
+}

@@ -1,0 +1,17 @@
+//! The database layer of the AI banking assistant.
+//!
+//! `assistant-db` owns the spec's schema (`interactions`, `escalations`,
+//! `knowledge_documents`), applies it as tracked migrations, verifies a live database
+//! against it, and runs a private local PostgreSQL when no database is configured.
+
+pub mod config;
+pub mod connect;
+pub mod error;
+pub mod local;
+pub mod metrics;
+pub mod migrate;
+pub mod model;
+pub mod verify;
+
+pub use config::Config;
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Dashboard metrics, computed by PostgreSQL (being written).
