@@ -68,6 +68,10 @@ pub enum Error {
         message: String,
     },
 
+    /// The logger's spool reached its configured limit; nothing was written.
+    #[error("spool full: {0}")]
+    SpoolFull(String),
+
     /// A migration could not be applied, or an applied one no longer matches its file.
     #[error("migration: {0}")]
     Migration(String),

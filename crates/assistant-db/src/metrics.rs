@@ -1,1 +1,297 @@
-//! Dashboard metrics, computed by PostgreSQL (being written).
+//! Dashboard metrics, computed by PostgreSQL.
+//!
+//! The numbers come from one SQL function, `public.interaction_metrics` (migration
+//! `002_metrics_function.sql`), which filters `interactions` and aggregates it in the
+//! database and returns a single `jsonb` object. The REST transport calls the same function
+//! by RPC, so this module only binds the filter and gives the object types. It never
+//! fetches rows to count them in Rust. The structs' field names are the object's keys,
+//! so serializing a [`Metrics`] gives back the function's object.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{AssistantMode, IntentCategory, Rule, ValidationError};
+
+/// Name of the SQL function (in schema `public`) that computes the metrics.
+pub const SQL_FUNCTION: &str = "interaction_metrics";
+
+/// Width of a timeseries bucket; timestamps are truncated in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    /// One bucket per hour.
+    Hour,
+    /// One bucket per day (the default).
+    #[default]
+    Day,
+    /// One bucket per ISO week, starting on Monday.
+    Week,
+}
+
+impl Bucket {
+    /// Every bucket width, from the narrowest.
+    pub const ALL: [Self; 3] = [Self::Hour, Self::Day, Self::Week];
+
+    /// The name the SQL function takes (`hour`, `day` or `week`).
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Week => "week",
+        }
+    }
+}
+
+impl FromStr for Bucket {
+    type Err = ValidationError;
+
+    fn from_str(value: &str) -> std::result::Result<Self, ValidationError> {
+        Self::ALL
+            .into_iter()
+            .find(|b| b.as_str() == value)
+            .ok_or_else(|| {
+                Rule::NotOneOf {
+                    allowed: Self::ALL.iter().map(Self::as_str).collect(),
+                    got: value.to_owned(),
+                }
+                .at("bucket")
+            })
+    }
+}
+
+impl fmt::Display for Bucket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which interactions to aggregate; `None` means no filter on that column.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MetricsFilter {
+    /// Only this `assistant_mode`.
+    pub mode: Option<AssistantMode>,
+    /// Only interactions at or after this instant (`timestamp >= from`).
+    pub from: Option<DateTime<Utc>>,
+    /// Only interactions at or before this instant (`timestamp <= to`).
+    pub to: Option<DateTime<Utc>>,
+    /// Only this `intent_name`.
+    pub intent: Option<String>,
+    /// Only this `intent_category`.
+    pub category: Option<IntentCategory>,
+    /// Width of the timeseries buckets.
+    pub bucket: Bucket,
+}
+
+/// The dashboard metrics: exactly the object `public.interaction_metrics` returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Number of interactions that pass the filter.
+    pub total_interactions: i64,
+    /// How many of them ended `resolved`.
+    pub resolved: i64,
+    /// How many of them ended `escalated`.
+    pub escalated: i64,
+    /// `resolved / total_interactions`; `None` when there are no interactions.
+    pub resolution_rate: Option<f64>,
+    /// `escalated / total_interactions`; `None` when there are no interactions.
+    pub escalation_rate: Option<f64>,
+    /// Mean `confidence_score`; `None` when no interaction has one.
+    pub avg_confidence: Option<f64>,
+    /// Mean and exact percentiles of `processing_time_ms`.
+    pub processing_time_ms: Percentiles,
+    /// Counts per `assistant_mode`, ordered by mode.
+    pub by_mode: Vec<ModeCount>,
+    /// Counts per `intent_name`, most frequent first, then by name (no intent last).
+    pub by_intent: Vec<IntentCount>,
+    /// Counts per `intent_category`, ordered by category (no category last).
+    pub by_intent_category: Vec<CategoryCount>,
+    /// Escalation rows of the filtered interactions per `trigger_type`, most frequent first.
+    pub escalations_by_trigger: Vec<TriggerCount>,
+    /// Conversations among the filtered interactions.
+    pub sessions: Sessions,
+    /// Share of interactions that reached each pipeline step.
+    pub pipeline: Pipeline,
+    /// Counts per time bucket, oldest first; interactions without a timestamp are left out.
+    pub timeseries: Vec<BucketCount>,
+}
+
+/// Mean and exact (`percentile_cont`) percentiles; all `None` when no value is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Arithmetic mean.
+    pub avg: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+}
+
+/// Interactions of one assistant mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModeCount {
+    /// The mode.
+    pub assistant_mode: AssistantMode,
+    /// Interactions in this mode.
+    pub total: i64,
+    /// Of which resolved.
+    pub resolved: i64,
+    /// Of which escalated.
+    pub escalated: i64,
+}
+
+/// Interactions of one intent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntentCount {
+    /// The intent; `None` groups the interactions without one.
+    pub intent_name: Option<String>,
+    /// Interactions with this intent.
+    pub total: i64,
+    /// Of which resolved.
+    pub resolved: i64,
+    /// Of which escalated.
+    pub escalated: i64,
+    /// Mean `confidence_score` of the group; `None` when none has one.
+    pub avg_confidence: Option<f64>,
+}
+
+/// Interactions of one intent category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryCount {
+    /// The category; `None` groups the interactions without one.
+    pub intent_category: Option<IntentCategory>,
+    /// Interactions in this category.
+    pub total: i64,
+    /// Of which resolved.
+    pub resolved: i64,
+    /// Of which escalated.
+    pub escalated: i64,
+}
+
+/// Escalation rows with one trigger type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriggerCount {
+    /// The `escalations.trigger_type`.
+    pub trigger_type: String,
+    /// Number of escalation rows.
+    pub count: i64,
+}
+
+/// Conversations (distinct non-null `session_id`) among the filtered interactions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sessions {
+    /// Distinct sessions.
+    pub total: i64,
+    /// Sessions none of whose filtered turns was escalated.
+    pub contained: i64,
+}
+
+/// Share (0 to 1) of interactions that reached each pipeline step; `None` when there are
+/// no interactions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pipeline {
+    /// Share with `step_1_intent_completed` true.
+    pub step_1_intent_completed: Option<f64>,
+    /// Share with a `step_2_routing_decision`.
+    pub step_2_routing_decision: Option<f64>,
+    /// Share with `step_3_retrieval_performed` true.
+    pub step_3_retrieval_performed: Option<f64>,
+    /// Share with `step_4_response_generated` true.
+    pub step_4_response_generated: Option<f64>,
+    /// Share with a `step_5_confidence_score`.
+    pub step_5_confidence_score: Option<f64>,
+    /// Share with `step_6_escalation_triggered` true.
+    pub step_6_escalation_triggered: Option<f64>,
+}
+
+/// Interactions in one time bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketCount {
+    /// Start of the bucket, in UTC.
+    pub bucket: DateTime<Utc>,
+    /// Interactions in the bucket.
+    pub total: i64,
+    /// Of which resolved.
+    pub resolved: i64,
+    /// Of which escalated.
+    pub escalated: i64,
+}
+
+/// Computes the metrics of the interactions passing `filter`, in the database.
+pub async fn fetch<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    filter: &MetricsFilter,
+) -> Result<Metrics> {
+    let value: serde_json::Value =
+        sqlx::query_scalar("SELECT public.interaction_metrics($1, $2, $3, $4, $5, $6)")
+            .bind(filter.mode.as_ref().map(AssistantMode::as_str))
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(filter.intent.as_deref())
+            .bind(filter.category.as_ref().map(IntentCategory::as_str))
+            .bind(filter.bucket.as_str())
+            .fetch_one(executor)
+            .await?;
+    decode(value)
+}
+
+/// Reads the function's object; any other shape is reported as a database error.
+fn decode(value: serde_json::Value) -> Result<Metrics> {
+    serde_path_to_error::deserialize(value).map_err(|e| Error::Database {
+        code: None,
+        message: format!(
+            "public.{SQL_FUNCTION} returned an unexpected shape at `{}`: {}",
+            e.path(),
+            e.inner()
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_round_trip() {
+        for bucket in Bucket::ALL {
+            assert_eq!(bucket.as_str().parse::<Bucket>(), Ok(bucket));
+            assert_eq!(bucket.to_string(), bucket.as_str());
+            assert_eq!(
+                serde_json::to_value(bucket).expect("serializes"),
+                serde_json::Value::String(bucket.as_str().into())
+            );
+        }
+        assert_eq!(Bucket::default(), Bucket::Day);
+        assert_eq!(MetricsFilter::default().bucket, Bucket::Day);
+    }
+
+    #[test]
+    fn unknown_bucket_names_the_allowed_values() {
+        let err = "month".parse::<Bucket>().expect_err("not a bucket");
+        assert_eq!(err.field, "bucket");
+        assert_eq!(
+            err.rule,
+            "must be one of 'hour', 'day', 'week' (got \"month\")"
+        );
+    }
+
+    #[test]
+    fn an_unexpected_shape_is_a_database_error() {
+        let value = serde_json::json!({ "total_interactions": "many" });
+        match decode(value) {
+            Err(Error::Database {
+                code: None,
+                message,
+            }) => {
+                assert!(message.contains("unexpected shape"), "{message}");
+                assert!(message.contains("`total_interactions`"), "{message}");
+            }
+            other => panic!("expected a database error, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The typed client: the spec's `SupabaseClient`, over whichever transport is configured.
+//!
+//! Unlike the spec's wrapper, every operation returns a typed [`Error`] instead of
+//! `None`, writes are idempotent by client-generated id, and metrics are computed by
+//! PostgreSQL rather than by fetching rows.
+
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::connect::{connect, Prepare};
+use crate::error::{Error, Result};
+use crate::metrics::{Metrics, MetricsFilter};
+use crate::model::{Escalation, Interaction, KnowledgeDocument, ValidationError};
+use crate::query::{
+    Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, Written, MAX_PAGE_SIZE,
+};
+use crate::store::PgStore;
+
+/// Rows fetched per round trip when exporting.
+const EXPORT_PAGE: u32 = MAX_PAGE_SIZE;
+
+/// The assistant's database client; cheap to clone (it shares one connection pool).
+#[derive(Debug, Clone)]
+pub struct Client {
+    store: PgStore,
+    location: String,
+}
+
+static SHARED: OnceCell<Client> = OnceCell::const_new();
+
+impl Client {
+    /// Connects as the environment and `.env` say, starting the embedded default if
+    /// nothing is configured.
+    pub async fn from_env() -> Result<Self> {
+        Self::connect(&Config::from_env()?).await
+    }
+
+    /// Connects as `config` says; the embedded default is migrated on connect.
+    pub async fn connect(config: &Config) -> Result<Self> {
+        let db = connect(config, Prepare::MigrateLocal).await?;
+        Ok(Client {
+            store: PgStore::new(db.pool),
+            location: db.location,
+        })
+    }
+
+    /// A client over an existing pool on a migrated database.
+    pub fn from_pool(pool: sqlx::PgPool) -> Self {
+        Client {
+            store: PgStore::new(pool),
+            location: "PostgreSQL (given pool)".into(),
+        }
+    }
+
+    /// The process-wide client, connected from the environment on first use (the spec's
+    /// `get_db_client()`). Its pool belongs to the Tokio runtime that first called this.
+    pub async fn shared() -> Result<&'static Client> {
+        SHARED.get_or_try_init(Self::from_env).await
+    }
+
+    /// Where this client points, secrets redacted.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The direct PostgreSQL store, for plain SQL.
+    pub fn postgres(&self) -> &PgStore {
+        &self.store
+    }
+
+    /// Checks that the database answers and the schema is there.
+    pub async fn test_connection(&self) -> Result<()> {
+        self.store.test_connection().await
+    }
+
+    /// Writes one interaction; returns its id. Writing the same id again is a no-op.
+    pub async fn insert_interaction(&self, interaction: &Interaction) -> Result<Uuid> {
+        self.store
+            .log(std::slice::from_ref(interaction), &[])
+            .await?;
+        Ok(interaction.id)
+    }
+
+    /// Writes many interactions in one atomic statement; existing ids are skipped.
+    pub async fn insert_interactions(&self, interactions: &[Interaction]) -> Result<Written> {
+        self.store.log(interactions, &[]).await
+    }
+
+    /// Writes one escalation; returns its id. Its interaction must exist.
+    pub async fn insert_escalation(&self, escalation: &Escalation) -> Result<Uuid> {
+        self.store
+            .log(&[], std::slice::from_ref(escalation))
+            .await?;
+        Ok(escalation.id)
+    }
+
+    /// Writes many escalations in one atomic statement; existing ids are skipped.
+    pub async fn insert_escalations(&self, escalations: &[Escalation]) -> Result<Written> {
+        self.store.log(&[], escalations).await
+    }
+
+    /// Writes interactions and their escalations together: all or nothing.
+    pub async fn log(
+        &self,
+        interactions: &[Interaction],
+        escalations: &[Escalation],
+    ) -> Result<Written> {
+        self.store.log(interactions, escalations).await
+    }
+
+    /// Writes an escalated interaction and its escalation atomically; returns both ids.
+    ///
+    /// The escalation's `interaction_id` is set to the interaction's id; a different one
+    /// already set is refused.
+    pub async fn log_escalated_interaction(
+        &self,
+        interaction: &Interaction,
+        escalation: &Escalation,
+    ) -> Result<(Uuid, Uuid)> {
+        let escalation = attach(interaction, escalation)?;
+        self.store
+            .log(
+                std::slice::from_ref(interaction),
+                std::slice::from_ref(&escalation),
+            )
+            .await?;
+        Ok((interaction.id, escalation.id))
+    }
+
+    /// Registers a knowledge document; an `openai_file_id` already registered is an
+    /// [`Error::Duplicate`] (use [`upsert_knowledge_document`](Self::upsert_knowledge_document)
+    /// for ingestion re-runs).
+    pub async fn insert_knowledge_document(&self, document: &KnowledgeDocument) -> Result<Uuid> {
+        self.store.insert_knowledge_document(document).await
+    }
+
+    /// Registers or updates a document by `openai_file_id`; returns the stored row's id.
+    pub async fn upsert_knowledge_document(&self, document: &KnowledgeDocument) -> Result<Uuid> {
+        let ids = self
+            .store
+            .upsert_knowledge_documents(std::slice::from_ref(document))
+            .await?;
+        ids.into_iter().next().ok_or_else(|| Error::Database {
+            code: None,
+            message: "upsert_knowledge_documents returned no id".into(),
+        })
+    }
+
+    /// Registers or updates many documents by `openai_file_id`, atomically.
+    pub async fn upsert_knowledge_documents(
+        &self,
+        documents: &[KnowledgeDocument],
+    ) -> Result<Vec<Uuid>> {
+        self.store.upsert_knowledge_documents(documents).await
+    }
+
+    /// One page of interactions, newest first; pass `next` back as `after` to continue.
+    pub async fn interactions(&self, query: &InteractionQuery) -> Result<Page<Interaction>> {
+        self.store.interactions(query).await
+    }
+
+    /// One interaction with its escalations; `None` when there is no such row.
+    pub async fn interaction(&self, id: Uuid) -> Result<Option<InteractionDetail>> {
+        self.store.interaction(id).await
+    }
+
+    /// Deletes an interaction and, by cascade, its escalations; true if it existed.
+    pub async fn delete_interaction(&self, id: Uuid) -> Result<bool> {
+        self.store.delete_interaction(id).await
+    }
+
+    /// Dashboard metrics, computed by PostgreSQL.
+    pub async fn metrics(&self, filter: &MetricsFilter) -> Result<Metrics> {
+        self.store.metrics(filter).await
+    }
+
+    /// Every matching interaction, newest first, fetched a page at a time.
+    pub fn export_interactions(
+        &self,
+        filter: InteractionFilter,
+    ) -> BoxStream<'_, Result<Interaction>> {
+        let first = InteractionQuery {
+            filter,
+            limit: Some(EXPORT_PAGE),
+            after: None,
+        };
+        stream::try_unfold(Some(first), move |query| async move {
+            let Some(query) = query else { return Ok(None) };
+            let page = self.interactions(&query).await?;
+            let next = page.next.map(|after: Cursor| InteractionQuery {
+                after: Some(after),
+                ..query
+            });
+            Ok::<_, Error>(Some((stream::iter(page.items.into_iter().map(Ok)), next)))
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    /// Every escalation, in id order, fetched a page at a time.
+    pub fn export_escalations(&self) -> BoxStream<'_, Result<Escalation>> {
+        paged(
+            move |after| self.store.escalations_after(after, EXPORT_PAGE),
+            |e: &Escalation| e.id,
+        )
+    }
+
+    /// Every knowledge document, in id order, fetched a page at a time.
+    pub fn export_knowledge_documents(&self) -> BoxStream<'_, Result<KnowledgeDocument>> {
+        paged(
+            move |after| self.store.knowledge_documents_after(after, EXPORT_PAGE),
+            |d: &KnowledgeDocument| d.id,
+        )
+    }
+}
+
+/// Streams rows from a fetcher of "up to N rows after this id", until a short page.
+fn paged<'a, T, F, Fut>(fetch: F, id_of: fn(&T) -> Uuid) -> BoxStream<'a, Result<T>>
+where
+    T: Send + 'a,
+    F: Fn(Option<Uuid>) -> Fut + Send + 'a,
+    Fut: std::future::Future<Output = Result<Vec<T>>> + Send + 'a,
+{
+    stream::try_unfold((Some(None), fetch), move |(after, fetch)| async move {
+        let Some(after) = after else { return Ok(None) };
+        let rows = fetch(after).await?;
+        let next = if rows.len() < EXPORT_PAGE as usize {
+            None
+        } else {
+            rows.last().map(|row| Some(id_of(row)))
+        };
+        Ok::<_, Error>(Some((
+            stream::iter(rows.into_iter().map(Ok)),
+            (next, fetch),
+        )))
+    })
+    .try_flatten()
+    .boxed()
+}
+
+/// The escalation, pointed at `interaction`.
+fn attach(interaction: &Interaction, escalation: &Escalation) -> Result<Escalation> {
+    match escalation.interaction_id {
+        Some(id) if id != interaction.id => Err(ValidationError::new(
+            "interaction_id",
+            format!(
+                "must be the id of the interaction logged with it ({})",
+                interaction.id
+            ),
+        )
+        .into()),
+        _ => Ok(Escalation {
+            interaction_id: Some(interaction.id),
+            ..escalation.clone()
+        }),
+    }
+}
