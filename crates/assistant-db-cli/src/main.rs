@@ -31,6 +31,20 @@ enum Command {
     Verify(commands::verify::Args),
     /// Manage the embedded local PostgreSQL.
     Local(commands::local::Args),
+    /// Write one record given as JSON (argument or stdin).
+    Log(commands::log::Args),
+    /// Import records from NDJSON or CSV, validated, in batches.
+    Import(commands::import::Args),
+    /// Export a table as NDJSON or CSV, streamed.
+    Export(commands::export::Args),
+    /// List interactions or show one with its escalations.
+    Interactions(commands::interactions::Args),
+    /// Dashboard metrics, computed by PostgreSQL.
+    Metrics(commands::metrics::Args),
+    /// Fill the database with realistic synthetic assistant traffic.
+    Demo(commands::demo::Args),
+    /// Inspect the logger's durable spool and its dead letters.
+    Spool(commands::spool::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,5 +83,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(args) => commands::schema::run(args),
         Command::Verify(args) => commands::verify::run(&config, args).await,
         Command::Local(args) => commands::local::run(&config, args).await,
+        Command::Log(args) => commands::log::run(&config, args).await,
+        Command::Import(args) => commands::import::run(&config, args).await,
+        Command::Export(args) => commands::export::run(&config, args).await,
+        Command::Interactions(args) => commands::interactions::run(&config, args).await,
+        Command::Metrics(args) => commands::metrics::run(&config, args).await,
+        Command::Demo(args) => commands::demo::run(&config, args).await,
+        Command::Spool(args) => commands::spool::run(&config, args).await,
     }
 }

@@ -1,6 +1,14 @@
 //! One module per subcommand.
 
+pub mod demo;
+pub mod export;
+pub mod import;
+pub mod interactions;
 pub mod local;
+pub mod log;
+pub mod metrics;
 pub mod migrate;
+pub mod records;
 pub mod schema;
+pub mod spool;
 pub mod verify;
