@@ -17,6 +17,8 @@ pub const SUPABASE_URL: &str = "SUPABASE_URL";
 pub const SUPABASE_KEY: &str = "SUPABASE_KEY";
 /// Environment variable naming the embedded cluster's home directory.
 pub const ASSISTANT_DB_HOME: &str = "ASSISTANT_DB_HOME";
+/// Environment variable naming the logger's spool file.
+pub const ASSISTANT_DB_SPOOL: &str = "ASSISTANT_DB_SPOOL";
 
 /// A secret string (API key, password) whose `Debug` and `Display` are redacted.
 #[derive(Clone, PartialEq, Eq)]
@@ -138,6 +140,8 @@ pub struct Config {
     pub supabase_key: Option<Secret>,
     /// `ASSISTANT_DB_HOME`: where the embedded PostgreSQL keeps its cluster.
     pub home: PathBuf,
+    /// `ASSISTANT_DB_SPOOL`: the logger's durable spool (default `<home>/spool/spool.db`).
+    pub spool_path: PathBuf,
 }
 
 impl Config {
@@ -169,11 +173,15 @@ impl Config {
             Some(home) => PathBuf::from(home),
             None => default_home(&get)?,
         };
+        let spool_path = get(ASSISTANT_DB_SPOOL)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join("spool").join("spool.db"));
         Ok(Config {
             database_url,
             supabase_url,
             supabase_key,
             home,
+            spool_path,
         })
     }
 

@@ -4,14 +4,20 @@
 //! `knowledge_documents`), applies it as tracked migrations, verifies a live database
 //! against it, and runs a private local PostgreSQL when no database is configured.
 
+pub mod client;
 pub mod config;
 pub mod connect;
+pub mod demo;
 pub mod error;
 pub mod local;
+pub mod logger;
 pub mod metrics;
 pub mod migrate;
 pub mod model;
+pub mod query;
+pub mod store;
 pub mod verify;
 
+pub use client::Client;
 pub use config::Config;
 pub use error::{Error, Result};

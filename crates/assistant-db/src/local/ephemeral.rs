@@ -22,6 +22,12 @@ pub struct EphemeralCluster {
 impl EphemeralCluster {
     /// Creates and starts a throwaway server (no fsync).
     pub fn start() -> Result<Self> {
+        Self::start_with(Tuning::Throwaway)
+    }
+
+    /// Creates and starts a temporary server with the given durability (benchmarks
+    /// that compare with real commits want [`Tuning::Durable`]).
+    pub fn start_with(tuning: Tuning) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("assistant-db-")
             .tempdir()
@@ -29,7 +35,7 @@ impl EphemeralCluster {
         // The server may run as another user, who must be able to enter the directory.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .map_err(|e| Error::io("cannot open up the temporary directory", e))?;
-        let cluster = LocalCluster::with_tuning(dir.path(), Tuning::Throwaway)?;
+        let cluster = LocalCluster::with_tuning(dir.path(), tuning)?;
         let watchdog = spawn_watchdog(&cluster)?;
         let ephemeral = EphemeralCluster {
             cluster,

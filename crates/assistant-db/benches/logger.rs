@@ -1,0 +1,196 @@
+//! Logger benchmark: prints latency and throughput figures (run with
+//! `cargo bench -p assistant-db --bench logger`).
+//!
+//! Everything runs against a private, durable PostgreSQL (fsync on) started here, with
+//! the spool on the same disk:
+//! - one disk sync (write + fdatasync of 8 KiB) on the spool's disk, as the yardstick;
+//! - `log_nowait` latency, from one task;
+//! - `log` latency, from 1 and from 32 concurrent tasks (group commit);
+//! - sustained end-to-end interactions/s into PostgreSQL through the logger;
+//! - the spec's pattern: one synchronous INSERT per interaction, on the same server.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::{Duration, Instant};
+
+use assistant_db::local::{EphemeralCluster, Tuning, DEFAULT_DATABASE};
+use assistant_db::logger::{Logger, LoggerConfig};
+use assistant_db::model::{AssistantMode, Interaction, Outcome};
+use assistant_db::Client;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{ConnectOptions, Connection};
+
+type Failure = Box<dyn std::error::Error>;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn summary(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{label:<44} p50 {:>9.1} µs   p99 {:>9.1} µs   (n = {})",
+        percentile(&samples, 0.50).as_secs_f64() * 1e6,
+        percentile(&samples, 0.99).as_secs_f64() * 1e6,
+        samples.len()
+    );
+}
+
+fn interaction(n: usize) -> Interaction {
+    let mut i = Interaction::new(
+        AssistantMode::Customer,
+        &format!("How do I dispute a card charge from last week? (question {n})"),
+        Outcome::Resolved,
+    )
+    .expect("valid");
+    i.response_text = Some("x".repeat(600).try_into().expect("text"));
+    i
+}
+
+/// Write + fdatasync of 8 KiB, the unit of durability the spool pays per commit.
+fn disk_sync(dir: &std::path::Path) -> Result<Vec<Duration>, Failure> {
+    let path = dir.join("sync-probe");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .custom_flags(0)
+        .open(&path)?;
+    let block = vec![7u8; 8192];
+    let mut samples = Vec::new();
+    for _ in 0..500 {
+        let start = Instant::now();
+        file.write_all(&block)?;
+        file.sync_data()?;
+        samples.push(start.elapsed());
+    }
+    std::fs::remove_file(path)?;
+    Ok(samples)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Failure> {
+    let server = EphemeralCluster::start_with(Tuning::Durable)?;
+    let cluster = server.cluster();
+    cluster.ensure_database(DEFAULT_DATABASE).await?;
+    let mut conn = cluster.connect_options(DEFAULT_DATABASE).connect().await?;
+    assistant_db::migrate::run(&mut conn).await?;
+    conn.close().await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .connect_with(cluster.connect_options(DEFAULT_DATABASE))
+        .await?;
+    let client = Client::from_pool(pool.clone());
+    let dir = tempfile::tempdir()?;
+
+    println!(
+        "assistant-db logger benchmark (durable PostgreSQL, spool in {})",
+        dir.path().display()
+    );
+    summary(
+        "disk sync (8 KiB write + fdatasync)",
+        disk_sync(dir.path())?,
+    );
+
+    let logger = Logger::start(
+        client.clone(),
+        LoggerConfig::new(dir.path().join("spool.db")),
+    )
+    .await?;
+
+    // log_nowait from one task.
+    let mut samples = Vec::new();
+    for n in 0..100_000 {
+        let record = interaction(n);
+        let start = Instant::now();
+        logger.log_nowait(record)?;
+        samples.push(start.elapsed());
+        if n % 10_000 == 9_999 {
+            // Let the spool writer keep up so the buffer never fills.
+            logger.flush(Duration::from_secs(120)).await?;
+        }
+    }
+    summary("log_nowait, 1 task", samples);
+    logger.flush(Duration::from_secs(300)).await?;
+
+    // log from one task: one disk sync each.
+    let mut samples = Vec::new();
+    for n in 0..500 {
+        let record = interaction(n);
+        let start = Instant::now();
+        logger.log(record).await?;
+        samples.push(start.elapsed());
+    }
+    summary("log, 1 task", samples);
+
+    // log from 32 tasks at once: they share syncs.
+    let tasks: Vec<_> = (0..32)
+        .map(|t| {
+            let logger = logger.clone();
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                for n in 0..300 {
+                    let record = interaction(t * 1000 + n);
+                    let start = Instant::now();
+                    logger.log(record).await.map_err(|e| e.to_string())?;
+                    samples.push(start.elapsed());
+                }
+                Ok::<_, String>(samples)
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    for task in tasks {
+        samples.extend(task.await??);
+    }
+    summary("log, 32 concurrent tasks (group commit)", samples);
+    logger.flush(Duration::from_secs(300)).await?;
+
+    // Sustained end-to-end: log 100,000 from 32 tasks, then wait until all are stored.
+    let total = 100_000;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..32)
+        .map(|t| {
+            let logger = logger.clone();
+            tokio::spawn(async move {
+                for n in 0..total / 32 {
+                    logger
+                        .log(interaction(t * 100_000 + n))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok::<_, String>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    logger.flush(Duration::from_secs(600)).await?;
+    let logged_rate = (total / 32 * 32) as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "{:<44} {logged_rate:>9.0} interactions/s (logged, spooled and stored)",
+        "end-to-end through the logger"
+    );
+    logger.shutdown(Duration::from_secs(60)).await?;
+
+    // The spec's pattern: one synchronous INSERT per interaction.
+    let n = 2_000;
+    let start = Instant::now();
+    for i in 0..n {
+        client.insert_interaction(&interaction(i)).await?;
+    }
+    let spec_rate = n as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "{:<44} {spec_rate:>9.0} interactions/s",
+        "spec pattern: one INSERT per interaction"
+    );
+    println!(
+        "{:<44} {:>9.1}×",
+        "logger / spec pattern",
+        logged_rate / spec_rate
+    );
+    pool.close().await;
+    Ok(())
+}

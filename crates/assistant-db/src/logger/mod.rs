@@ -1,0 +1,443 @@
+//! A logger that never blocks the assistant and never loses or duplicates a record.
+//!
+//! `log` validates nothing new (records are valid by construction), appends the record
+//! to a durable local spool and returns once it is on disk; concurrent callers share one
+//! disk sync (group commit). `log_nowait` hands the record to a bounded in-memory buffer
+//! and returns at once; the spool write follows within milliseconds and `flush` covers
+//! it. A background task drains the spool in batches to the database, removing records
+//! only after the database acknowledged them. Client-generated ids make a replayed batch
+//! a no-op for rows already stored, so a crash between "stored" and "removed" duplicates
+//! nothing. Records the database refuses for good go to a dead-letter table with their
+//! error and never block the queue.
+//!
+//! The spool is SQLite (through sqlx) in WAL mode with `synchronous = FULL`: crash-safe,
+//! one fsync per commit, inspectable with the `sqlite3` shell, and driven through the same
+//! sqlx API as the rest of the crate.
+
+mod drain;
+mod spool;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+use crate::model::{Escalation, Interaction};
+use crate::Client;
+
+pub use spool::{DeadRecord, SpoolFile, SpoolStatus};
+
+/// What to do when the spool is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenFull {
+    /// `log` waits up to this long for the drain to make room, then fails with
+    /// [`Error::SpoolFull`]; `log_nowait` fails at once.
+    Wait(Duration),
+    /// Fail at once with [`Error::SpoolFull`].
+    Reject,
+}
+
+/// How the logger spools and drains.
+#[derive(Debug, Clone)]
+pub struct LoggerConfig {
+    /// The spool's SQLite file.
+    pub spool_path: PathBuf,
+    /// Records per database write.
+    pub batch_size: usize,
+    /// The longest a record waits in the spool before a (partial) batch is sent.
+    pub flush_interval: Duration,
+    /// Most records the spool (and the in-memory buffer) may hold.
+    pub max_records: u64,
+    /// Most bytes of record payload the spool may hold.
+    pub max_bytes: u64,
+    /// Behaviour when either limit is reached.
+    pub when_full: WhenFull,
+    /// Capacity of the in-memory buffer in front of the spool writer.
+    pub buffer: usize,
+    /// First retry delay after a retryable failure; doubles up to `max_backoff`.
+    pub min_backoff: Duration,
+    /// Longest retry delay.
+    pub max_backoff: Duration,
+}
+
+impl LoggerConfig {
+    /// Defaults (500 records or 1 s per batch, one million records or 1 GiB of spool).
+    pub fn new(spool_path: impl Into<PathBuf>) -> Self {
+        LoggerConfig {
+            spool_path: spool_path.into(),
+            batch_size: 500,
+            flush_interval: Duration::from_secs(1),
+            max_records: 1_000_000,
+            max_bytes: 1 << 30,
+            when_full: WhenFull::Wait(Duration::from_secs(5)),
+            buffer: 16_384,
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One spooled unit: written to the database together, atomically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The interaction, if the entry has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<Interaction>,
+    /// The escalation, if the entry has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
+}
+
+/// Counters, as of the moment they were read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LoggerStats {
+    /// Entries accepted by `log` / `log_nowait` since the logger started.
+    pub logged: u64,
+    /// Entries the database acknowledged since the logger started.
+    pub stored: u64,
+    /// Database writes retried after a retryable failure.
+    pub retried: u64,
+    /// Entries moved to the dead-letter table since the logger started.
+    pub dead: u64,
+    /// Entries waiting: in the spool or in the in-memory buffer.
+    pub depth: u64,
+    /// Age of the oldest entry in the spool, in milliseconds.
+    pub oldest_age_ms: Option<u64>,
+    /// The last error from the database, while the drain is retrying.
+    pub last_error: Option<String>,
+}
+
+/// State shared by the handle, the spool writer and the drain.
+#[derive(Debug)]
+struct Shared {
+    config: LoggerConfig,
+    logged: AtomicU64,
+    stored: AtomicU64,
+    retried: AtomicU64,
+    dead: AtomicU64,
+    /// Records reserved against `max_records`: buffered or spooled, not yet drained.
+    reserved_records: AtomicU64,
+    /// Payload bytes reserved against `max_bytes`.
+    reserved_bytes: AtomicU64,
+    /// Woken whenever the drain frees space.
+    space_freed: Notify,
+    /// Woken when the spool gets new entries or a flush is requested.
+    work: Notify,
+    /// Set while a flush waits, so the drain sends partial batches at once.
+    flushing: AtomicU64,
+    last_error: std::sync::Mutex<Option<String>>,
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    /// Reserves room for one entry of `bytes`, or says the spool is full.
+    fn try_reserve(&self, bytes: u64) -> bool {
+        let records = self.reserved_records.fetch_add(1, Ordering::AcqRel) + 1;
+        let total = self.reserved_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if records > self.config.max_records || total > self.config.max_bytes {
+            // Undo quietly: waking waiters here would make them spin on their own refusal.
+            self.unreserve(1, bytes);
+            return false;
+        }
+        true
+    }
+
+    fn unreserve(&self, records: u64, bytes: u64) {
+        self.reserved_records.fetch_sub(records, Ordering::AcqRel);
+        self.reserved_bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Gives back room once entries left the spool, and wakes writers waiting for it.
+    fn release(&self, records: u64, bytes: u64) {
+        self.unreserve(records, bytes);
+        self.space_freed.notify_waiters();
+    }
+
+    fn set_error(&self, error: Option<String>) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = error;
+        }
+    }
+}
+
+/// A write request to the spool writer.
+enum Request {
+    /// Append one entry; `ack` learns once it is on disk.
+    Append {
+        payload: Vec<u8>,
+        ack: Option<oneshot::Sender<Result<()>>>,
+    },
+    /// Reply with the sequence number of the last entry appended so far.
+    Marker { reply: oneshot::Sender<i64> },
+}
+
+/// The logger handle; clone it freely, every clone feeds the same spool.
+#[derive(Debug, Clone)]
+pub struct Logger {
+    shared: Arc<Shared>,
+    requests: mpsc::Sender<Request>,
+    /// Highest sequence number the drain has finished with (stored or dead).
+    done_through: watch::Receiver<i64>,
+    tasks: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
+    spool: SpoolFile,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Append { payload, .. } => write!(f, "Append({} bytes)", payload.len()),
+            Request::Marker { .. } => f.write_str("Marker"),
+        }
+    }
+}
+
+impl Logger {
+    /// Opens (or creates) the spool and starts draining it to `client`, resuming
+    /// whatever an earlier run left in it.
+    pub async fn start(client: Client, config: LoggerConfig) -> Result<Self> {
+        let spool = SpoolFile::open(&config.spool_path).await?;
+        let (pending_records, pending_bytes) = spool.pending_size().await?;
+        let last_seq = spool.last_seq().await?;
+        let shared = Arc::new(Shared {
+            logged: AtomicU64::new(0),
+            stored: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            dead: AtomicU64::new(0),
+            reserved_records: AtomicU64::new(pending_records),
+            reserved_bytes: AtomicU64::new(pending_bytes),
+            space_freed: Notify::new(),
+            work: Notify::new(),
+            flushing: AtomicU64::new(0),
+            last_error: std::sync::Mutex::new(None),
+            stopping: AtomicBool::new(false),
+            config,
+        });
+        let (requests, receiver) = mpsc::channel(shared.config.buffer.max(1));
+        let first_pending = spool.first_pending_seq().await?;
+        let (done_tx, done_through) = watch::channel(first_pending.map_or(last_seq, |s| s - 1));
+        let writer = tokio::spawn(spool::write_loop(
+            spool.clone(),
+            Arc::clone(&shared),
+            receiver,
+        ));
+        let drainer = tokio::spawn(drain::drain_loop(
+            spool.clone(),
+            Arc::clone(&shared),
+            client,
+            done_tx,
+        ));
+        Ok(Logger {
+            shared,
+            requests,
+            done_through,
+            tasks: Arc::new(std::sync::Mutex::new(vec![writer, drainer])),
+            spool,
+        })
+    }
+
+    /// Spools an interaction; `Ok` means it is on disk and will reach the database.
+    pub async fn log(&self, interaction: Interaction) -> Result<()> {
+        self.log_entry(Entry {
+            interaction: Some(interaction),
+            escalation: None,
+        })
+        .await
+    }
+
+    /// Spools an escalated interaction with its escalation (written together).
+    pub async fn log_escalated(
+        &self,
+        interaction: Interaction,
+        escalation: Escalation,
+    ) -> Result<()> {
+        let escalation = Escalation {
+            interaction_id: Some(interaction.id),
+            ..escalation
+        };
+        self.log_entry(Entry {
+            interaction: Some(interaction),
+            escalation: Some(escalation),
+        })
+        .await
+    }
+
+    /// Spools a standalone escalation of an interaction logged earlier.
+    pub async fn log_escalation(&self, escalation: Escalation) -> Result<()> {
+        self.log_entry(Entry {
+            interaction: None,
+            escalation: Some(escalation),
+        })
+        .await
+    }
+
+    /// Spools an entry and waits until it is on disk.
+    pub async fn log_entry(&self, entry: Entry) -> Result<()> {
+        let payload = encode(&entry)?;
+        self.reserve(payload.len() as u64, true).await?;
+        let (ack, on_disk) = oneshot::channel();
+        self.send(Request::Append {
+            payload,
+            ack: Some(ack),
+        })
+        .await?;
+        on_disk.await.map_err(|_| stopped())?
+    }
+
+    /// Hands an interaction to the in-memory buffer and returns at once; it reaches the
+    /// spool within milliseconds, and [`flush`](Self::flush) covers it.
+    pub fn log_nowait(&self, interaction: Interaction) -> Result<()> {
+        self.log_entry_nowait(Entry {
+            interaction: Some(interaction),
+            escalation: None,
+        })
+    }
+
+    /// [`log_nowait`](Self::log_nowait) for any entry.
+    pub fn log_entry_nowait(&self, entry: Entry) -> Result<()> {
+        let payload = encode(&entry)?;
+        let bytes = payload.len() as u64;
+        if !self.shared.try_reserve(bytes) {
+            return Err(self.full());
+        }
+        match self
+            .requests
+            .try_send(Request::Append { payload, ack: None })
+        {
+            Ok(()) => {
+                self.shared.logged.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                self.shared.release(1, bytes);
+                Err(match e {
+                    mpsc::error::TrySendError::Full(_) => Error::SpoolFull(
+                        "the in-memory buffer in front of the spool is full; use `log`, which waits".into(),
+                    ),
+                    mpsc::error::TrySendError::Closed(_) => stopped(),
+                })
+            }
+        }
+    }
+
+    /// Waits until everything logged before this call is stored (or dead-lettered).
+    pub async fn flush(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let (reply, last) = oneshot::channel();
+        self.send(Request::Marker { reply }).await?;
+        let target = last.await.map_err(|_| stopped())?;
+        self.shared.flushing.fetch_add(1, Ordering::AcqRel);
+        self.shared.work.notify_one();
+        let mut done = self.done_through.clone();
+        let waited =
+            tokio::time::timeout_at(deadline.into(), done.wait_for(|&d| d >= target)).await;
+        self.shared.flushing.fetch_sub(1, Ordering::AcqRel);
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(stopped()),
+            Err(_) => Err(Error::Unavailable(format!(
+                "flush timed out after {timeout:?} with {} entries still spooled{}",
+                self.shared.reserved_records.load(Ordering::Acquire),
+                self.shared
+                    .last_error
+                    .lock()
+                    .ok()
+                    .and_then(|e| e.clone())
+                    .map(|e| format!("; last database error: {e}"))
+                    .unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// Flushes, then stops the background tasks. Entries still spooled (after a
+    /// timeout) stay on disk and are drained by the next logger on this spool.
+    pub async fn shutdown(self, timeout: Duration) -> Result<()> {
+        let flushed = self.flush(timeout).await;
+        self.shared.stopping.store(true, Ordering::Release);
+        self.shared.work.notify_one();
+        let tasks = match self.tasks.lock() {
+            Ok(mut tasks) => std::mem::take(&mut *tasks),
+            Err(_) => Vec::new(),
+        };
+        drop(self.requests);
+        for task in tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        self.spool.close().await;
+        flushed
+    }
+
+    /// The counters.
+    pub async fn stats(&self) -> Result<LoggerStats> {
+        let oldest = self.spool.oldest_logged_at().await?;
+        Ok(LoggerStats {
+            logged: self.shared.logged.load(Ordering::Relaxed),
+            stored: self.shared.stored.load(Ordering::Relaxed),
+            retried: self.shared.retried.load(Ordering::Relaxed),
+            dead: self.shared.dead.load(Ordering::Relaxed),
+            depth: self.shared.reserved_records.load(Ordering::Acquire),
+            oldest_age_ms: oldest.map(spool::age_ms),
+            last_error: self.shared.last_error.lock().ok().and_then(|e| e.clone()),
+        })
+    }
+
+    /// The spool file this logger uses.
+    pub fn spool_path(&self) -> &Path {
+        &self.shared.config.spool_path
+    }
+
+    async fn reserve(&self, bytes: u64, may_wait: bool) -> Result<()> {
+        let deadline = match self.shared.config.when_full {
+            WhenFull::Wait(limit) if may_wait => Some(Instant::now() + limit),
+            _ => None,
+        };
+        loop {
+            let freed = self.shared.space_freed.notified();
+            if self.shared.try_reserve(bytes) {
+                self.shared.logged.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            match deadline {
+                Some(deadline) if Instant::now() < deadline => {
+                    let _ = tokio::time::timeout_at(deadline.into(), freed).await;
+                }
+                _ => return Err(self.full()),
+            }
+        }
+    }
+
+    async fn send(&self, request: Request) -> Result<()> {
+        self.requests.send(request).await.map_err(|_| stopped())
+    }
+
+    fn full(&self) -> Error {
+        let c = &self.shared.config;
+        Error::SpoolFull(format!(
+            "the spool holds its limit ({} records / {} bytes) while the database is behind",
+            c.max_records, c.max_bytes
+        ))
+    }
+}
+
+fn encode(entry: &Entry) -> Result<Vec<u8>> {
+    if entry.interaction.is_none() && entry.escalation.is_none() {
+        return Err(crate::model::ValidationError::new(
+            "entry",
+            "must hold an interaction or an escalation",
+        )
+        .into());
+    }
+    serde_json::to_vec(entry).map_err(|e| Error::Database {
+        code: None,
+        message: format!("cannot encode the entry: {e}"),
+    })
+}
+
+fn stopped() -> Error {
+    Error::Unavailable("the logger has been shut down".into())
+}

@@ -1,0 +1,393 @@
+//! The logger against a real PostgreSQL that goes down and comes back.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use assistant_db::local::{EphemeralCluster, DEFAULT_DATABASE};
+use assistant_db::logger::{Logger, LoggerConfig, SpoolFile, WhenFull};
+use assistant_db::model::{AssistantMode, Escalation, Interaction, Outcome};
+use assistant_db::{Client, Error};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{ConnectOptions, Connection};
+use uuid::Uuid;
+
+/// A private server this test may stop and start, with the schema migrated.
+struct Database {
+    server: EphemeralCluster,
+}
+
+impl Database {
+    async fn start() -> Self {
+        let server = EphemeralCluster::start()
+            .unwrap_or_else(|e| panic!("these tests need PostgreSQL server binaries: {e}"));
+        let cluster = server.cluster();
+        cluster
+            .ensure_database(DEFAULT_DATABASE)
+            .await
+            .expect("database");
+        let mut conn = cluster
+            .connect_options(DEFAULT_DATABASE)
+            .connect()
+            .await
+            .expect("connect");
+        assistant_db::migrate::run(&mut conn)
+            .await
+            .expect("migrate");
+        conn.close().await.expect("close");
+        Database { server }
+    }
+
+    /// A client whose pool connects lazily, so it can exist while the server is down.
+    fn client(&self) -> Client {
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy_with(self.server.cluster().connect_options(DEFAULT_DATABASE));
+        Client::from_pool(pool)
+    }
+
+    fn stop(&self) {
+        self.server.cluster().stop().expect("stop the server");
+    }
+
+    fn start_again(&self) {
+        self.server.cluster().start().expect("start the server");
+    }
+
+    async fn ids(&self) -> Vec<Uuid> {
+        let mut conn = self
+            .server
+            .cluster()
+            .connect_options(DEFAULT_DATABASE)
+            .connect()
+            .await
+            .expect("connect");
+        sqlx::query_scalar("SELECT id FROM interactions")
+            .fetch_all(&mut conn)
+            .await
+            .expect("ids")
+    }
+}
+
+fn config(dir: &tempfile::TempDir) -> LoggerConfig {
+    LoggerConfig {
+        batch_size: 200,
+        flush_interval: Duration::from_millis(50),
+        min_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(300),
+        ..LoggerConfig::new(dir.path().join("spool.db"))
+    }
+}
+
+fn interaction(n: usize) -> Interaction {
+    Interaction::new(
+        AssistantMode::Customer,
+        &format!("question {n}"),
+        Outcome::Resolved,
+    )
+    .expect("valid")
+}
+
+fn assert_exactly_once(stored: &[Uuid], logged: &[Uuid]) {
+    let unique: HashSet<_> = stored.iter().collect();
+    assert_eq!(unique.len(), stored.len(), "duplicates in the database");
+    assert_eq!(
+        unique,
+        logged.iter().collect::<HashSet<_>>(),
+        "stored ids differ from logged ids"
+    );
+}
+
+#[tokio::test]
+async fn database_down_at_start_then_everything_arrives_once() {
+    let db = Database::start().await;
+    db.stop();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logger = Logger::start(db.client(), config(&dir))
+        .await
+        .expect("logger starts without a database");
+
+    let mut logged = Vec::new();
+    for n in 0..1000 {
+        let i = interaction(n);
+        logged.push(i.id);
+        logger
+            .log(i)
+            .await
+            .expect("log returns once on disk, database or not");
+    }
+    let err = logger
+        .flush(Duration::from_millis(300))
+        .await
+        .expect_err("nothing can be stored yet");
+    assert!(
+        err.to_string().contains("1000 entries still spooled"),
+        "{err}"
+    );
+    let stats = logger.stats().await.expect("stats");
+    assert_eq!((stats.logged, stats.stored, stats.depth), (1000, 0, 1000));
+    assert!(
+        stats.last_error.is_some() && stats.oldest_age_ms.is_some(),
+        "{stats:?}"
+    );
+
+    db.start_again();
+    logger
+        .flush(Duration::from_secs(60))
+        .await
+        .expect("flush once the database is back");
+    assert_exactly_once(&db.ids().await, &logged);
+    let stats = logger.stats().await.expect("stats");
+    assert_eq!(
+        (stats.stored, stats.depth, stats.dead),
+        (1000, 0, 0),
+        "{stats:?}"
+    );
+    assert!(stats.retried > 0);
+    logger
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+}
+
+#[tokio::test]
+async fn two_restarts_while_logging_twenty_thousand() {
+    let db = Database::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logger = Logger::start(db.client(), config(&dir))
+        .await
+        .expect("logger");
+
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let logger = logger.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for n in 0..2500 {
+                    let i = interaction(w * 10_000 + n);
+                    ids.push(i.id);
+                    if n % 2 == 0 {
+                        logger.log(i).await.expect("log");
+                    } else {
+                        // The buffer may be momentarily full; then wait as `log` does.
+                        if let Err(Error::SpoolFull(_)) = logger.log_nowait(i.clone()) {
+                            logger.log(i).await.expect("log");
+                        }
+                    }
+                }
+                ids
+            })
+        })
+        .collect();
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let stopper = tokio::task::spawn_blocking({
+            let cluster = db.server.cluster().clone();
+            move || cluster.stop()
+        });
+        assert!(
+            stopper.await.expect("join").expect("stop"),
+            "the server was running"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let starter = tokio::task::spawn_blocking({
+            let cluster = db.server.cluster().clone();
+            move || cluster.start()
+        });
+        starter.await.expect("join").expect("start");
+    }
+    let mut logged = Vec::new();
+    for writer in writers {
+        logged.extend(writer.await.expect("writer"));
+    }
+    logger.flush(Duration::from_secs(120)).await.expect("flush");
+    let stored = db.ids().await;
+    assert_eq!(stored.len(), 20_000);
+    assert_exactly_once(&stored, &logged);
+    logger
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+}
+
+#[tokio::test]
+async fn a_poison_record_is_dead_lettered_and_the_rest_flow() {
+    let db = Database::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logger = Logger::start(db.client(), config(&dir))
+        .await
+        .expect("logger");
+    let mut logged = Vec::new();
+    for n in 0..30 {
+        if n == 15 {
+            // Valid on its own, refused by the database: its interaction does not exist.
+            let orphan =
+                Escalation::new(Uuid::now_v7(), "low_confidence", "orphan").expect("valid");
+            logger.log_escalation(orphan).await.expect("log");
+        }
+        let i = interaction(n);
+        logged.push(i.id);
+        logger.log(i).await.expect("log");
+    }
+    logger.flush(Duration::from_secs(30)).await.expect("flush");
+    assert_exactly_once(&db.ids().await, &logged);
+    let stats = logger.stats().await.expect("stats");
+    assert_eq!(
+        (stats.stored, stats.dead, stats.depth),
+        (30, 1, 0),
+        "{stats:?}"
+    );
+    let path = logger.spool_path().to_path_buf();
+    logger
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+
+    let spool = SpoolFile::inspect(&path).await.expect("inspect");
+    let dead = spool.dead_records().await.expect("dead");
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].error.contains("foreign key"), "{}", dead[0].error);
+    assert_eq!(dead[0].entry["escalation"]["escalation_reason"], "orphan");
+    assert_eq!(spool.retry_dead(None).await.expect("retry"), 1);
+    let status = spool.status().await.expect("status");
+    assert_eq!((status.pending, status.dead), (1, 0));
+}
+
+#[tokio::test]
+async fn a_full_spool_refuses_with_a_typed_error_and_drops_nothing() {
+    let db = Database::start().await;
+    db.stop();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logger = Logger::start(
+        db.client(),
+        LoggerConfig {
+            max_records: 5,
+            when_full: WhenFull::Reject,
+            ..config(&dir)
+        },
+    )
+    .await
+    .expect("logger");
+    let mut logged = Vec::new();
+    for n in 0..5 {
+        let i = interaction(n);
+        logged.push(i.id);
+        logger.log(i).await.expect("room for five");
+    }
+    assert!(matches!(
+        logger.log(interaction(5)).await,
+        Err(Error::SpoolFull(_))
+    ));
+    assert!(matches!(
+        logger.log_nowait(interaction(6)),
+        Err(Error::SpoolFull(_))
+    ));
+    assert_eq!(
+        logger.stats().await.expect("stats").logged,
+        5,
+        "refused records are not counted"
+    );
+
+    db.start_again();
+    logger.flush(Duration::from_secs(30)).await.expect("flush");
+    assert_exactly_once(&db.ids().await, &logged);
+    logger
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+}
+
+#[tokio::test]
+async fn a_full_spool_makes_log_wait_until_there_is_room() {
+    let db = Database::start().await;
+    db.stop();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logger = Logger::start(
+        db.client(),
+        LoggerConfig {
+            max_records: 3,
+            when_full: WhenFull::Wait(Duration::from_millis(200)),
+            ..config(&dir)
+        },
+    )
+    .await
+    .expect("logger");
+    for n in 0..3 {
+        logger.log(interaction(n)).await.expect("room for three");
+    }
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        logger.log(interaction(3)).await,
+        Err(Error::SpoolFull(_))
+    ));
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "it waited before refusing"
+    );
+
+    let cluster = db.server.cluster().clone();
+    let restart = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        cluster.start()
+    });
+    // With the database back, the drain frees room and a waiting `log` gets in.
+    let mut got_in = false;
+    for _ in 0..50 {
+        match logger.log(interaction(99)).await {
+            Ok(()) => {
+                got_in = true;
+                break;
+            }
+            Err(Error::SpoolFull(_)) => continue,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    restart.await.expect("join").expect("start");
+    assert!(
+        got_in,
+        "log never got room after the database came back: {:?}",
+        logger.stats().await
+    );
+    logger.flush(Duration::from_secs(30)).await.expect("flush");
+    assert_eq!(db.ids().await.len(), 4);
+    logger
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+}
+
+#[tokio::test]
+async fn a_new_logger_resumes_what_the_last_one_left() {
+    let db = Database::start().await;
+    db.stop();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = Logger::start(db.client(), config(&dir))
+        .await
+        .expect("logger");
+    let mut logged = Vec::new();
+    for n in 0..100 {
+        let i = interaction(n);
+        logged.push(i.id);
+        first.log(i).await.expect("log");
+    }
+    assert!(
+        Logger::start(db.client(), config(&dir)).await.is_err(),
+        "one logger per spool"
+    );
+    assert!(
+        first.shutdown(Duration::from_millis(200)).await.is_err(),
+        "could not flush while down"
+    );
+
+    db.start_again();
+    let second = Logger::start(db.client(), config(&dir))
+        .await
+        .expect("second logger");
+    assert_eq!(second.stats().await.expect("stats").depth, 100);
+    second.flush(Duration::from_secs(30)).await.expect("flush");
+    assert_exactly_once(&db.ids().await, &logged);
+    second
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+}
