@@ -54,7 +54,7 @@ COMMENT ON FUNCTION public.log_interactions(jsonb, jsonb) IS
     'Inserts interactions, then escalations, from JSON arrays of rows; rows whose id exists are skipped. Returns the counts inserted.';
 
 CREATE OR REPLACE FUNCTION public.upsert_knowledge_documents(p_documents jsonb)
-RETURNS SETOF uuid
+RETURNS TABLE (id uuid, inserted boolean)
 LANGUAGE sql
 SET search_path = ''
 AS $$
@@ -71,8 +71,9 @@ AS $$
         topic_collection = EXCLUDED.topic_collection,
         ingested_at = EXCLUDED.ingested_at,
         metadata = EXCLUDED.metadata
-    RETURNING id;
+    -- A row inserted by this statement has no deleting transaction yet (xmax = 0).
+    RETURNING knowledge_documents.id, (knowledge_documents.xmax = 0);
 $$;
 
 COMMENT ON FUNCTION public.upsert_knowledge_documents(jsonb) IS
-    'Registers knowledge documents keyed by openai_file_id: new ones are inserted, known ones updated. Returns each row''s id.';
+    'Registers knowledge documents keyed by openai_file_id: new ones are inserted, known ones updated. Returns each row''s id and whether it was new.';

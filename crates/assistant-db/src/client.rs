@@ -13,10 +13,11 @@ use crate::connect::{connect, Prepare};
 use crate::error::{Error, Result};
 use crate::metrics::{Metrics, MetricsFilter};
 use crate::model::{Escalation, Interaction, KnowledgeDocument, ValidationError};
+use crate::query::Upserted;
 use crate::query::{
     Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, Written, MAX_PAGE_SIZE,
 };
-use crate::store::PgStore;
+use crate::store::{Backend, PgStore};
 
 /// Rows fetched per round trip when exporting.
 const EXPORT_PAGE: u32 = MAX_PAGE_SIZE;
@@ -24,8 +25,17 @@ const EXPORT_PAGE: u32 = MAX_PAGE_SIZE;
 /// The assistant's database client; cheap to clone (it shares one connection pool).
 #[derive(Debug, Clone)]
 pub struct Client {
-    store: PgStore,
+    backend: Backend,
     location: String,
+}
+
+/// Runs `$body` with `$store` bound to whichever transport the client holds.
+macro_rules! on_store {
+    ($client:expr, $store:ident => $body:expr) => {
+        match &$client.backend {
+            Backend::Postgres($store) => $body,
+        }
+    };
 }
 
 static SHARED: OnceCell<Client> = OnceCell::const_new();
@@ -41,7 +51,7 @@ impl Client {
     pub async fn connect(config: &Config) -> Result<Self> {
         let db = connect(config, Prepare::MigrateLocal).await?;
         Ok(Client {
-            store: PgStore::new(db.pool),
+            backend: Backend::Postgres(PgStore::new(db.pool)),
             location: db.location,
         })
     }
@@ -49,7 +59,7 @@ impl Client {
     /// A client over an existing pool on a migrated database.
     pub fn from_pool(pool: sqlx::PgPool) -> Self {
         Client {
-            store: PgStore::new(pool),
+            backend: Backend::Postgres(PgStore::new(pool)),
             location: "PostgreSQL (given pool)".into(),
         }
     }
@@ -65,40 +75,38 @@ impl Client {
         &self.location
     }
 
-    /// The direct PostgreSQL store, for plain SQL.
-    pub fn postgres(&self) -> &PgStore {
-        &self.store
+    /// The direct PostgreSQL store, for plain SQL; `None` over the REST transport.
+    pub fn postgres(&self) -> Option<&PgStore> {
+        match &self.backend {
+            Backend::Postgres(store) => Some(store),
+        }
     }
 
     /// Checks that the database answers and the schema is there.
     pub async fn test_connection(&self) -> Result<()> {
-        self.store.test_connection().await
+        on_store!(self, s => s.test_connection().await)
     }
 
     /// Writes one interaction; returns its id. Writing the same id again is a no-op.
     pub async fn insert_interaction(&self, interaction: &Interaction) -> Result<Uuid> {
-        self.store
-            .log(std::slice::from_ref(interaction), &[])
-            .await?;
+        on_store!(self, s => s.log(std::slice::from_ref(interaction), &[]).await)?;
         Ok(interaction.id)
     }
 
     /// Writes many interactions in one atomic statement; existing ids are skipped.
     pub async fn insert_interactions(&self, interactions: &[Interaction]) -> Result<Written> {
-        self.store.log(interactions, &[]).await
+        on_store!(self, s => s.log(interactions, &[]).await)
     }
 
     /// Writes one escalation; returns its id. Its interaction must exist.
     pub async fn insert_escalation(&self, escalation: &Escalation) -> Result<Uuid> {
-        self.store
-            .log(&[], std::slice::from_ref(escalation))
-            .await?;
+        on_store!(self, s => s.log(&[], std::slice::from_ref(escalation)).await)?;
         Ok(escalation.id)
     }
 
     /// Writes many escalations in one atomic statement; existing ids are skipped.
     pub async fn insert_escalations(&self, escalations: &[Escalation]) -> Result<Written> {
-        self.store.log(&[], escalations).await
+        on_store!(self, s => s.log(&[], escalations).await)
     }
 
     /// Writes interactions and their escalations together: all or nothing.
@@ -107,7 +115,7 @@ impl Client {
         interactions: &[Interaction],
         escalations: &[Escalation],
     ) -> Result<Written> {
-        self.store.log(interactions, escalations).await
+        on_store!(self, s => s.log(interactions, escalations).await)
     }
 
     /// Writes an escalated interaction and its escalation atomically; returns both ids.
@@ -120,12 +128,10 @@ impl Client {
         escalation: &Escalation,
     ) -> Result<(Uuid, Uuid)> {
         let escalation = attach(interaction, escalation)?;
-        self.store
-            .log(
+        on_store!(self, s => s.log(
                 std::slice::from_ref(interaction),
                 std::slice::from_ref(&escalation),
-            )
-            .await?;
+            ).await)?;
         Ok((interaction.id, escalation.id))
     }
 
@@ -133,47 +139,49 @@ impl Client {
     /// [`Error::Duplicate`] (use [`upsert_knowledge_document`](Self::upsert_knowledge_document)
     /// for ingestion re-runs).
     pub async fn insert_knowledge_document(&self, document: &KnowledgeDocument) -> Result<Uuid> {
-        self.store.insert_knowledge_document(document).await
+        on_store!(self, s => s.insert_knowledge_document(document).await)
     }
 
     /// Registers or updates a document by `openai_file_id`; returns the stored row's id.
     pub async fn upsert_knowledge_document(&self, document: &KnowledgeDocument) -> Result<Uuid> {
-        let ids = self
-            .store
+        let rows = self
             .upsert_knowledge_documents(std::slice::from_ref(document))
             .await?;
-        ids.into_iter().next().ok_or_else(|| Error::Database {
-            code: None,
-            message: "upsert_knowledge_documents returned no id".into(),
-        })
+        rows.into_iter()
+            .next()
+            .map(|row| row.id)
+            .ok_or_else(|| Error::Database {
+                code: None,
+                message: "upsert_knowledge_documents returned no id".into(),
+            })
     }
 
     /// Registers or updates many documents by `openai_file_id`, atomically.
     pub async fn upsert_knowledge_documents(
         &self,
         documents: &[KnowledgeDocument],
-    ) -> Result<Vec<Uuid>> {
-        self.store.upsert_knowledge_documents(documents).await
+    ) -> Result<Vec<Upserted>> {
+        on_store!(self, s => s.upsert_knowledge_documents(documents).await)
     }
 
     /// One page of interactions, newest first; pass `next` back as `after` to continue.
     pub async fn interactions(&self, query: &InteractionQuery) -> Result<Page<Interaction>> {
-        self.store.interactions(query).await
+        on_store!(self, s => s.interactions(query).await)
     }
 
     /// One interaction with its escalations; `None` when there is no such row.
     pub async fn interaction(&self, id: Uuid) -> Result<Option<InteractionDetail>> {
-        self.store.interaction(id).await
+        on_store!(self, s => s.interaction(id).await)
     }
 
     /// Deletes an interaction and, by cascade, its escalations; true if it existed.
     pub async fn delete_interaction(&self, id: Uuid) -> Result<bool> {
-        self.store.delete_interaction(id).await
+        on_store!(self, s => s.delete_interaction(id).await)
     }
 
     /// Dashboard metrics, computed by PostgreSQL.
     pub async fn metrics(&self, filter: &MetricsFilter) -> Result<Metrics> {
-        self.store.metrics(filter).await
+        on_store!(self, s => s.metrics(filter).await)
     }
 
     /// Every matching interaction, newest first, fetched a page at a time.
@@ -202,7 +210,9 @@ impl Client {
     /// Every escalation, in id order, fetched a page at a time.
     pub fn export_escalations(&self) -> BoxStream<'_, Result<Escalation>> {
         paged(
-            move |after| self.store.escalations_after(after, EXPORT_PAGE),
+            move |after| async move {
+                on_store!(self, s => s.escalations_after(after, EXPORT_PAGE).await)
+            },
             |e: &Escalation| e.id,
         )
     }
@@ -210,7 +220,9 @@ impl Client {
     /// Every knowledge document, in id order, fetched a page at a time.
     pub fn export_knowledge_documents(&self) -> BoxStream<'_, Result<KnowledgeDocument>> {
         paged(
-            move |after| self.store.knowledge_documents_after(after, EXPORT_PAGE),
+            move |after| async move {
+                on_store!(self, s => s.knowledge_documents_after(after, EXPORT_PAGE).await)
+            },
             |d: &KnowledgeDocument| d.id,
         )
     }

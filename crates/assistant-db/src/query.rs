@@ -159,6 +159,15 @@ pub struct Written {
     pub escalations: u64,
 }
 
+/// One knowledge document written by an upsert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upserted {
+    /// The stored row's id (an existing row keeps its id).
+    pub id: Uuid,
+    /// True if the row is new, false if an existing one was updated.
+    pub inserted: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -105,7 +105,7 @@ async fn a_retry_with_the_same_id_writes_one_row() {
     let (i, e): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM interactions), (SELECT count(*) FROM escalations)",
     )
-    .fetch_one(client.postgres().pool())
+    .fetch_one(client.postgres().expect("direct transport").pool())
     .await
     .expect("count");
     assert_eq!((i, e), (1, 1));
@@ -138,7 +138,7 @@ async fn escalated_interaction_is_written_atomically_and_deleted_by_cascade() {
     assert!(client.delete_interaction(iid).await.expect("delete"));
     assert!(!client.delete_interaction(iid).await.expect("second delete"));
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM escalations")
-        .fetch_one(client.postgres().pool())
+        .fetch_one(client.postgres().expect("direct transport").pool())
         .await
         .expect("count");
     assert_eq!(left, 0, "the escalation went with its interaction");

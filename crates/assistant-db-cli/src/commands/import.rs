@@ -111,15 +111,8 @@ impl Import for KnowledgeDocument {
     const EXISTING_ACTION: &'static str = "updated";
 
     async fn write(client: &Client, batch: &[Self]) -> assistant_db::Result<u64> {
-        let file_ids: Vec<&str> = batch.iter().map(|d| d.openai_file_id.as_str()).collect();
-        let existing: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM public.knowledge_documents WHERE openai_file_id = ANY($1)",
-        )
-        .bind(&file_ids)
-        .fetch_one(client.postgres().pool())
-        .await?;
-        client.upsert_knowledge_documents(batch).await?;
-        Ok((batch.len() as u64).saturating_sub(u64::try_from(existing).unwrap_or(0)))
+        let rows = client.upsert_knowledge_documents(batch).await?;
+        Ok(rows.iter().filter(|row| row.inserted).count() as u64)
     }
 }
 

@@ -7,3 +7,10 @@
 mod postgres;
 
 pub use postgres::PgStore;
+
+/// The transport a client holds.
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    /// Direct PostgreSQL.
+    Postgres(PgStore),
+}

@@ -8,7 +8,9 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metrics, MetricsFilter};
 use crate::model::{Escalation, Interaction, KnowledgeDocument, ValidationError};
-use crate::query::{Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, Written};
+use crate::query::{
+    Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, Upserted, Written,
+};
 
 /// The spec's operations over a PostgreSQL connection pool.
 #[derive(Debug, Clone)]
@@ -72,13 +74,16 @@ impl PgStore {
     pub async fn upsert_knowledge_documents(
         &self,
         documents: &[KnowledgeDocument],
-    ) -> Result<Vec<Uuid>> {
-        Ok(
-            sqlx::query_scalar("SELECT public.upsert_knowledge_documents($1)")
+    ) -> Result<Vec<Upserted>> {
+        let rows: Vec<(Uuid, bool)> =
+            sqlx::query_as("SELECT id, inserted FROM public.upsert_knowledge_documents($1)")
                 .bind(to_json_array(documents)?)
                 .fetch_all(&self.pool)
-                .await?,
-        )
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, inserted)| Upserted { id, inserted })
+            .collect())
     }
 
     /// One page of interactions matching the query, newest first.
