@@ -3,12 +3,17 @@
 //! Unlike the spec's wrapper, every operation returns a typed [`Error`] instead of
 //! `None`, writes are idempotent by client-generated id, and metrics are computed by
 //! PostgreSQL rather than by fetching rows.
+//!
+//! Over Supabase's REST API the key decides what is allowed: the public (anon) key may
+//! log and read metrics, nothing else (row-level security, migration 004); every other
+//! operation then fails with [`Error::PermissionDenied`] saying it needs the secret
+//! (service_role) key.
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::config::Config;
+use crate::config::{Config, Target};
 use crate::connect::{connect, Prepare};
 use crate::error::{Error, Result};
 use crate::metrics::{Metrics, MetricsFilter};
@@ -17,7 +22,7 @@ use crate::query::Upserted;
 use crate::query::{
     Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, Written, MAX_PAGE_SIZE,
 };
-use crate::store::{Backend, PgStore};
+use crate::store::{Backend, PgStore, RestOptions, RestStore};
 
 /// Rows fetched per round trip when exporting.
 const EXPORT_PAGE: u32 = MAX_PAGE_SIZE;
@@ -34,6 +39,7 @@ macro_rules! on_store {
     ($client:expr, $store:ident => $body:expr) => {
         match &$client.backend {
             Backend::Postgres($store) => $body,
+            Backend::Rest($store) => $body,
         }
     };
 }
@@ -47,8 +53,12 @@ impl Client {
         Self::connect(&Config::from_env()?).await
     }
 
-    /// Connects as `config` says; the embedded default is migrated on connect.
+    /// Connects as `config` says: `DATABASE_URL` directly, else Supabase's REST API
+    /// (`SUPABASE_URL` + `SUPABASE_KEY`), else the embedded default, migrated on connect.
     pub async fn connect(config: &Config) -> Result<Self> {
+        if let Target::Rest { rest_url, key, .. } = config.target()? {
+            return Self::rest(&rest_url, key);
+        }
         let db = connect(config, Prepare::MigrateLocal).await?;
         Ok(Client {
             backend: Backend::Postgres(PgStore::new(db.pool)),
@@ -61,6 +71,27 @@ impl Client {
         Client {
             backend: Backend::Postgres(PgStore::new(pool)),
             location: "PostgreSQL (given pool)".into(),
+        }
+    }
+
+    /// A client over the REST API at `rest_url` (`https://<project>.supabase.co/rest/v1`,
+    /// or a plain PostgREST's root), with the default timeouts and retries.
+    ///
+    /// Nothing is sent yet; [`test_connection`](Self::test_connection) checks the URL and
+    /// the key.
+    pub fn rest(rest_url: &str, key: crate::config::Secret) -> Result<Self> {
+        Ok(Self::from_rest(RestStore::new(
+            rest_url,
+            key,
+            RestOptions::default(),
+        )?))
+    }
+
+    /// A client over a configured REST store.
+    pub fn from_rest(store: RestStore) -> Self {
+        Client {
+            location: store.location(),
+            backend: Backend::Rest(store),
         }
     }
 
@@ -79,10 +110,20 @@ impl Client {
     pub fn postgres(&self) -> Option<&PgStore> {
         match &self.backend {
             Backend::Postgres(store) => Some(store),
+            Backend::Rest(_) => None,
         }
     }
 
-    /// Checks that the database answers and the schema is there.
+    /// The REST store; `None` over the direct transport.
+    pub fn rest_store(&self) -> Option<&RestStore> {
+        match &self.backend {
+            Backend::Postgres(_) => None,
+            Backend::Rest(store) => Some(store),
+        }
+    }
+
+    /// Checks that the database answers and the schema is there (over REST: that the API
+    /// answers, accepts the key and has the migrations' functions).
     pub async fn test_connection(&self) -> Result<()> {
         on_store!(self, s => s.test_connection().await)
     }
@@ -116,6 +157,37 @@ impl Client {
         escalations: &[Escalation],
     ) -> Result<Written> {
         on_store!(self, s => s.log(interactions, escalations).await)
+    }
+
+    /// Writes rows already encoded as two JSON arrays of the spec's dicts (interactions,
+    /// escalations) in one atomic statement; existing ids are skipped.
+    pub async fn log_json(&self, interactions: &str, escalations: &str) -> Result<Written> {
+        if let Some(store) = self.postgres() {
+            return store.log_json(interactions, escalations).await;
+        }
+        let decode = |what: &str, text: &str| {
+            serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
+                Error::from(ValidationError::new(
+                    what,
+                    format!("must be a JSON array: {e}"),
+                ))
+            })
+        };
+        let interactions: Vec<Interaction> = match decode("interactions", interactions)? {
+            serde_json::Value::Array(rows) => rows
+                .into_iter()
+                .map(Interaction::from_json_value)
+                .collect::<std::result::Result<_, _>>()?,
+            _ => return Err(ValidationError::new("interactions", "must be a JSON array").into()),
+        };
+        let escalations: Vec<Escalation> = match decode("escalations", escalations)? {
+            serde_json::Value::Array(rows) => rows
+                .into_iter()
+                .map(Escalation::from_json_value)
+                .collect::<std::result::Result<_, _>>()?,
+            _ => return Err(ValidationError::new("escalations", "must be a JSON array").into()),
+        };
+        self.log(&interactions, &escalations).await
     }
 
     /// Writes an escalated interaction and its escalation atomically; returns both ids.

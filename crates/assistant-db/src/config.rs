@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 pub const DATABASE_URL: &str = "DATABASE_URL";
 /// Environment variable naming the Supabase project URL (REST transport).
 pub const SUPABASE_URL: &str = "SUPABASE_URL";
+/// Environment variable naming the REST API's base URL directly, overriding
+/// `{SUPABASE_URL}/rest/v1` (a self-hosted PostgREST serves at its root).
+pub const SUPABASE_REST_URL: &str = "SUPABASE_REST_URL";
 /// Environment variable holding the Supabase API key.
 pub const SUPABASE_KEY: &str = "SUPABASE_KEY";
 /// Environment variable naming the embedded cluster's home directory.
@@ -120,8 +123,11 @@ pub enum Target {
     Postgres(DatabaseUrl),
     /// Supabase's REST API (PostgREST).
     Rest {
-        /// The project URL, e.g. `https://xyz.supabase.co`.
+        /// The project URL, e.g. `https://xyz.supabase.co` (the REST URL when only
+        /// `SUPABASE_REST_URL` is set).
         url: String,
+        /// The REST API's base URL: `SUPABASE_REST_URL`, else `{url}/rest/v1`.
+        rest_url: String,
         /// The API key (public or secret).
         key: Secret,
     },
@@ -136,12 +142,15 @@ pub struct Config {
     pub database_url: Option<DatabaseUrl>,
     /// `SUPABASE_URL`: the Supabase project URL for the REST transport.
     pub supabase_url: Option<String>,
+    /// `SUPABASE_REST_URL`: the REST base URL, for a PostgREST served without Supabase's
+    /// `/rest/v1` prefix.
+    pub supabase_rest_url: Option<String>,
     /// `SUPABASE_KEY`: the Supabase API key.
     pub supabase_key: Option<Secret>,
     /// `ASSISTANT_DB_HOME`: where the embedded PostgreSQL keeps its cluster.
     pub home: PathBuf,
-    /// `ASSISTANT_DB_SPOOL`: the logger's durable spool (default `<home>/spool/spool.db`).
-    pub spool_path: PathBuf,
+    /// `ASSISTANT_DB_SPOOL`: the logger's durable spool; see [`spool_path`](Self::spool_path).
+    pub spool: Option<PathBuf>,
 }
 
 impl Config {
@@ -168,20 +177,21 @@ impl Config {
             .map(|raw| DatabaseUrl::parse(&raw))
             .transpose()?;
         let supabase_url = get(SUPABASE_URL).map(|u| u.trim().trim_end_matches('/').to_owned());
+        let supabase_rest_url =
+            get(SUPABASE_REST_URL).map(|u| u.trim().trim_end_matches('/').to_owned());
         let supabase_key = get(SUPABASE_KEY).map(|k| Secret::new(k.trim()));
         let home = match get(ASSISTANT_DB_HOME) {
             Some(home) => PathBuf::from(home),
             None => default_home(&get)?,
         };
-        let spool_path = get(ASSISTANT_DB_SPOOL)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home.join("spool").join("spool.db"));
+        let spool = get(ASSISTANT_DB_SPOOL).map(PathBuf::from);
         Ok(Config {
             database_url,
             supabase_url,
+            supabase_rest_url,
             supabase_key,
             home,
-            spool_path,
+            spool,
         })
     }
 
@@ -193,18 +203,47 @@ impl Config {
         Ok(self)
     }
 
+    /// The logger's spool: `ASSISTANT_DB_SPOOL`, else one file per destination under
+    /// `<home>/spool/`, so that records spooled for one database never drain into another.
+    pub fn spool_path(&self) -> PathBuf {
+        if let Some(path) = &self.spool {
+            return path.clone();
+        }
+        let name = match self.target() {
+            Ok(Target::Postgres(url)) => format!("pg-{:016x}", fnv1a(url.redacted().as_bytes())),
+            Ok(Target::Rest { rest_url, .. }) => {
+                format!("rest-{:016x}", fnv1a(rest_url.as_bytes()))
+            }
+            Ok(Target::Local(_)) | Err(_) => "local".to_owned(),
+        };
+        self.home.join("spool").join(format!("{name}.db"))
+    }
+
     /// Chooses the transport: `DATABASE_URL`, else Supabase REST, else the local default.
     pub fn target(&self) -> Result<Target> {
         if let Some(url) = &self.database_url {
             return Ok(Target::Postgres(url.clone()));
         }
-        match (&self.supabase_url, &self.supabase_key) {
-            (Some(url), Some(key)) => Ok(Target::Rest {
-                url: url.clone(),
+        let rest_url = self
+            .supabase_rest_url
+            .clone()
+            .or_else(|| self.supabase_url.as_ref().map(|u| format!("{u}/rest/v1")));
+        match (rest_url, &self.supabase_key) {
+            (Some(rest_url), Some(key)) => Ok(Target::Rest {
+                url: self
+                    .supabase_url
+                    .clone()
+                    .unwrap_or_else(|| rest_url.clone()),
+                rest_url,
                 key: key.clone(),
             }),
             (Some(_), None) => Err(Error::Config(format!(
-                "{SUPABASE_URL} is set but {SUPABASE_KEY} is not; set both, or set {DATABASE_URL}"
+                "{} is set but {SUPABASE_KEY} is not; set both, or set {DATABASE_URL}",
+                if self.supabase_url.is_some() {
+                    SUPABASE_URL
+                } else {
+                    SUPABASE_REST_URL
+                }
             ))),
             (None, Some(_)) => Err(Error::Config(format!(
                 "{SUPABASE_KEY} is set but {SUPABASE_URL} is not; set both, or set {DATABASE_URL}"
@@ -212,6 +251,13 @@ impl Config {
             (None, None) => Ok(Target::Local(self.home.clone())),
         }
     }
+}
+
+/// FNV-1a: a stable hash (unlike std's, which is seeded per process) for file names.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// `~/.local/share/assistant-db` (or under `$XDG_DATA_HOME`); `/var/lib/assistant-db` for
@@ -279,11 +325,52 @@ mod tests {
     }
 
     #[test]
+    fn supabase_settings_choose_rest_under_rest_v1_or_the_override() {
+        let project = config(&[
+            ("SUPABASE_URL", "https://x.supabase.co/"),
+            ("SUPABASE_KEY", "k"),
+            ("HOME", "/h"),
+        ])
+        .expect("config");
+        match project.target().expect("target") {
+            Target::Rest { url, rest_url, .. } => {
+                assert_eq!(url, "https://x.supabase.co");
+                assert_eq!(rest_url, "https://x.supabase.co/rest/v1");
+            }
+            other => panic!("expected REST, got {other:?}"),
+        }
+        let plain = config(&[
+            ("SUPABASE_REST_URL", "http://127.0.0.1:3000/"),
+            ("SUPABASE_KEY", "k"),
+            ("HOME", "/h"),
+        ])
+        .expect("config");
+        assert!(matches!(
+            plain.target(),
+            Ok(Target::Rest { rest_url, .. }) if rest_url == "http://127.0.0.1:3000"
+        ));
+    }
+
+    #[test]
     fn half_a_supabase_configuration_is_an_error() {
         let config =
             config(&[("SUPABASE_URL", "https://x.supabase.co"), ("HOME", "/h")]).expect("config");
         let err = config.target().expect_err("must fail");
         assert!(err.to_string().contains("SUPABASE_KEY"), "{err}");
+    }
+
+    #[test]
+    fn each_destination_has_its_own_spool() {
+        let spool = |vars: &[(&str, &str)]| config(vars).expect("config").spool_path();
+        let a = spool(&[("HOME", "/h"), ("DATABASE_URL", "postgres://u:one@db1/x")]);
+        let a_again = spool(&[("HOME", "/h"), ("DATABASE_URL", "postgres://u:two@db1/x")]);
+        let b = spool(&[("HOME", "/h"), ("DATABASE_URL", "postgres://u@db2/x")]);
+        let local = spool(&[("ASSISTANT_DB_HOME", "/data")]);
+        assert_eq!(a, a_again, "the password does not name the destination");
+        assert_ne!(a, b);
+        assert_eq!(local, PathBuf::from("/data/spool/local.db"));
+        let explicit = spool(&[("HOME", "/h"), ("ASSISTANT_DB_SPOOL", "/s.db")]);
+        assert_eq!(explicit, PathBuf::from("/s.db"));
     }
 
     #[test]

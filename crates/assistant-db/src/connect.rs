@@ -42,9 +42,11 @@ pub async fn connect(config: &Config, prepare: Prepare) -> Result<Database> {
                 location: url.redacted(),
             })
         }
+        // A pool needs PostgreSQL itself; the REST transport is `Client::connect`'s.
         Target::Rest { url, .. } => Err(Error::Config(format!(
-            "SUPABASE_URL={url} selects the REST transport, which this command cannot use yet; \
-             set DATABASE_URL to the project's PostgreSQL connection string instead"
+            "SUPABASE_URL={url} selects the REST API, which serves logging, reading, metrics \
+             and a partial verify; this needs a direct PostgreSQL connection: set \
+             DATABASE_URL to the project's connection string (Project Settings → Database)"
         ))),
         Target::Local(home) => {
             let cluster = LocalCluster::new(home)?;

@@ -55,6 +55,15 @@ pub enum Error {
         column: String,
     },
 
+    /// The key or role in use may not do this (SQLSTATE 42501); the message says which
+    /// key the operation needs.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+
+    /// The API refused the key itself: unknown, tampered with or expired.
+    #[error("authentication failed: {0}")]
+    Auth(String),
+
     /// The database cannot be reached right now; the same call may succeed later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -152,6 +161,7 @@ fn from_database_error(db: &dyn sqlx::error::DatabaseError) -> Error {
             table,
             column: pg.and_then(|e| e.column()).unwrap_or_default().to_owned(),
         },
+        Some("42501") => Error::PermissionDenied(db.message().to_owned()),
         // Connection failures, admin shutdown, too many connections, cannot connect now.
         Some(c) if c.starts_with("08") || c == "57P01" || c == "57P03" || c == "53300" => {
             Error::Unavailable(db.message().to_owned())

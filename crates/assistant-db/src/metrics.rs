@@ -241,7 +241,7 @@ pub async fn fetch<'e>(
 }
 
 /// Reads the function's object; any other shape is reported as a database error.
-fn decode(value: serde_json::Value) -> Result<Metrics> {
+pub(crate) fn decode(value: serde_json::Value) -> Result<Metrics> {
     serde_path_to_error::deserialize(value).map_err(|e| Error::Database {
         code: None,
         message: format!(

@@ -1,19 +1,59 @@
-//! The typed client against a real PostgreSQL: every operation and every typed error.
+//! The typed client against a real PostgreSQL: every operation and every typed error,
+//! over both transports. Each case is one body, run once over the direct transport and
+//! once over the REST API (a real PostgREST-compatible server, with the secret key);
+//! counting and raw SQL go through a direct pool on the same database.
 
 mod common;
+
+use common::rest::{Db, RestServer, ServerOptions, Transport};
 
 use assistant_db::model::{
     AssistantMode, Citation, Confidence, Escalation, IntentCategory, Interaction,
     KnowledgeDocument, NonNegativeInt, Outcome,
 };
 use assistant_db::query::{InteractionFilter, InteractionQuery};
+use assistant_db::store::KeyRole;
 use assistant_db::{Client, Error};
 use chrono::{Duration, TimeZone, Utc};
 use futures_util::TryStreamExt;
 use uuid::Uuid;
 
-async fn client() -> Client {
-    Client::from_pool(common::migrated_db().await)
+/// One `#[tokio::test]` per transport for each case: `direct::<case>` and `rest::<case>`.
+macro_rules! on_both_transports {
+    ($($case:ident),* $(,)?) => {
+        mod direct {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::Transport::Direct).await
+            })*
+        }
+        mod rest {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::Transport::Rest).await
+            })*
+        }
+    };
+}
+
+on_both_transports!(
+    insert_then_read_back_every_field,
+    a_retry_with_the_same_id_writes_one_row,
+    escalated_interaction_is_written_atomically_and_deleted_by_cascade,
+    an_escalation_naming_another_interaction_is_refused_and_nothing_is_written,
+    an_escalation_of_a_missing_interaction_is_a_foreign_key_error,
+    check_violations_name_their_column,
+    knowledge_documents_insert_refuses_duplicates_and_upsert_updates,
+    listing_filters_and_pages_without_gaps_or_repeats,
+    an_unmigrated_database_fails_test_connection_with_the_reason,
+    a_server_that_is_down_is_a_retryable_unavailable_error,
+);
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count")
 }
 
 /// A fully populated interaction.
@@ -53,9 +93,9 @@ fn rich_interaction() -> Interaction {
     i
 }
 
-#[tokio::test]
-async fn insert_then_read_back_every_field() {
-    let client = client().await;
+async fn insert_then_read_back_every_field(transport: Transport) {
+    let db = Db::on(transport).await;
+    let client = &db.client;
     client.test_connection().await.expect("connection");
     let written = rich_interaction();
     let id = client.insert_interaction(&written).await.expect("insert");
@@ -78,9 +118,9 @@ async fn insert_then_read_back_every_field() {
     );
 }
 
-#[tokio::test]
-async fn a_retry_with_the_same_id_writes_one_row() {
-    let client = client().await;
+async fn a_retry_with_the_same_id_writes_one_row(transport: Transport) {
+    let db = Db::on(transport).await;
+    let client = &db.client;
     let interaction = rich_interaction();
     let escalation =
         Escalation::new(interaction.id, "low_confidence", "confidence 0.41 < 0.6").expect("valid");
@@ -105,15 +145,15 @@ async fn a_retry_with_the_same_id_writes_one_row() {
     let (i, e): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM interactions), (SELECT count(*) FROM escalations)",
     )
-    .fetch_one(client.postgres().expect("direct transport").pool())
+    .fetch_one(&db.pool)
     .await
     .expect("count");
     assert_eq!((i, e), (1, 1));
 }
 
-#[tokio::test]
-async fn escalated_interaction_is_written_atomically_and_deleted_by_cascade() {
-    let client = client().await;
+async fn escalated_interaction_is_written_atomically_and_deleted_by_cascade(transport: Transport) {
+    let db = Db::on(transport).await;
+    let client = &db.client;
     let mut interaction = Interaction::new(
         AssistantMode::Customer,
         "Close my account",
@@ -137,16 +177,15 @@ async fn escalated_interaction_is_written_atomically_and_deleted_by_cascade() {
 
     assert!(client.delete_interaction(iid).await.expect("delete"));
     assert!(!client.delete_interaction(iid).await.expect("second delete"));
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM escalations")
-        .fetch_one(client.postgres().expect("direct transport").pool())
-        .await
-        .expect("count");
+    let left = count(&db, "SELECT count(*) FROM escalations").await;
     assert_eq!(left, 0, "the escalation went with its interaction");
 }
 
-#[tokio::test]
-async fn an_escalation_naming_another_interaction_is_refused_and_nothing_is_written() {
-    let client = client().await;
+async fn an_escalation_naming_another_interaction_is_refused_and_nothing_is_written(
+    transport: Transport,
+) {
+    let db = Db::on(transport).await;
+    let client = &db.client;
     let interaction = rich_interaction();
     let escalation = Escalation::new(Uuid::now_v7(), "human_only", "x").expect("valid");
     let err = client
@@ -163,9 +202,9 @@ async fn an_escalation_naming_another_interaction_is_refused_and_nothing_is_writ
     );
 }
 
-#[tokio::test]
-async fn an_escalation_of_a_missing_interaction_is_a_foreign_key_error() {
-    let client = client().await;
+async fn an_escalation_of_a_missing_interaction_is_a_foreign_key_error(transport: Transport) {
+    let db = Db::on(transport).await;
+    let client = &db.client;
     let escalation =
         Escalation::new(Uuid::now_v7(), "low_confidence", "no such interaction").expect("valid");
     let err = client
@@ -186,18 +225,52 @@ async fn an_escalation_of_a_missing_interaction_is_a_foreign_key_error() {
     assert_eq!(client.interaction(good.id).await.expect("read"), None);
 }
 
-#[tokio::test]
-async fn check_violations_name_their_column() {
+/// Writes a row the model cannot build, as another client would: raw SQL on the direct
+/// transport, a raw table insert with the secret key over REST; the error as it maps.
+async fn refused_row(db: &Db, sql: &str, table: &str, row: serde_json::Value) -> Error {
+    match &db.server {
+        None => Error::from(
+            sqlx::query(sql)
+                .execute(&db.pool)
+                .await
+                .expect_err("refused"),
+        ),
+        Some(server) => {
+            let response = reqwest::Client::new()
+                .post(format!("{}/{table}", server.url))
+                .bearer_auth(common::rest::key(common::rest::Role::ServiceRole).expose())
+                .json(&row)
+                .send()
+                .await
+                .expect("the server answers");
+            let status = response.status();
+            assert!(!status.is_success(), "{sql}: accepted over REST");
+            let body = response.bytes().await.expect("body");
+            assistant_db::store::rest::error_from_response(
+                status,
+                &body,
+                "inserting",
+                KeyRole::Secret,
+            )
+        }
+    }
+}
+
+async fn check_violations_name_their_column(transport: Transport) {
     // The model cannot build these rows, so write them as another client would.
-    let pool = common::migrated_db().await;
+    let db = Db::on(transport).await;
     let cases = [
-        ("INSERT INTO interactions (assistant_mode, user_query, outcome) VALUES ('robot', 'q', 'resolved')", "interactions", "assistant_mode"),
-        ("INSERT INTO interactions (assistant_mode, user_query, outcome, intent_category) VALUES ('banker', 'q', 'resolved', 'other')", "interactions", "intent_category"),
-        ("INSERT INTO interactions (assistant_mode, user_query, outcome) VALUES ('banker', 'q', 'maybe')", "interactions", "outcome"),
-        ("INSERT INTO knowledge_documents (openai_file_id, title, content_type) VALUES ('f', 't', 'leaked')", "knowledge_documents", "content_type"),
+        ("INSERT INTO interactions (assistant_mode, user_query, outcome) VALUES ('robot', 'q', 'resolved')", "interactions", "assistant_mode",
+         serde_json::json!({"assistant_mode": "robot", "user_query": "q", "outcome": "resolved"})),
+        ("INSERT INTO interactions (assistant_mode, user_query, outcome, intent_category) VALUES ('banker', 'q', 'resolved', 'other')", "interactions", "intent_category",
+         serde_json::json!({"assistant_mode": "banker", "user_query": "q", "outcome": "resolved", "intent_category": "other"})),
+        ("INSERT INTO interactions (assistant_mode, user_query, outcome) VALUES ('banker', 'q', 'maybe')", "interactions", "outcome",
+         serde_json::json!({"assistant_mode": "banker", "user_query": "q", "outcome": "maybe"})),
+        ("INSERT INTO knowledge_documents (openai_file_id, title, content_type) VALUES ('f', 't', 'leaked')", "knowledge_documents", "content_type",
+         serde_json::json!({"openai_file_id": "f", "title": "t", "content_type": "leaked"})),
     ];
-    for (sql, table, column) in cases {
-        let err = Error::from(sqlx::query(sql).execute(&pool).await.expect_err("refused"));
+    for (sql, table, column, row) in cases {
+        let err = refused_row(&db, sql, table, row).await;
         match &err {
             Error::CheckViolation {
                 table: t,
@@ -210,23 +283,22 @@ async fn check_violations_name_their_column() {
         }
         assert!(err.to_string().contains(column), "{err}");
     }
-    let err = Error::from(
-        sqlx::query(
-            "INSERT INTO interactions (assistant_mode, outcome) VALUES ('banker', 'resolved')",
-        )
-        .execute(&pool)
-        .await
-        .expect_err("refused"),
-    );
+    let err = refused_row(
+        &db,
+        "INSERT INTO interactions (assistant_mode, outcome) VALUES ('banker', 'resolved')",
+        "interactions",
+        serde_json::json!({"assistant_mode": "banker", "outcome": "resolved"}),
+    )
+    .await;
     assert!(
         matches!(&err, Error::NotNull { column, .. } if column == "user_query"),
         "{err:?}"
     );
 }
 
-#[tokio::test]
-async fn knowledge_documents_insert_refuses_duplicates_and_upsert_updates() {
-    let client = client().await;
+async fn knowledge_documents_insert_refuses_duplicates_and_upsert_updates(transport: Transport) {
+    let db = Db::on(transport).await;
+    let client = &db.client;
     let mut doc = KnowledgeDocument::new("file-123", "Fee schedule").expect("valid");
     doc.metadata = Some(serde_json::json!({"pages": 12}).try_into().expect("jsonb"));
     let id = client
@@ -266,9 +338,11 @@ async fn knowledge_documents_insert_refuses_duplicates_and_upsert_updates() {
     assert_eq!(docs[0].metadata, None, "upsert replaces the metadata");
 }
 
-#[tokio::test]
-async fn listing_filters_and_pages_without_gaps_or_repeats() {
-    let client = client().await;
+async fn listing_filters_and_pages_without_gaps_or_repeats(transport: Transport) {
+    // Over REST the server returns at most 40 rows per response (see `Db::rest`), so
+    // pages of 50 and exports of 1000 only come out whole if the client pages for them.
+    let db = Db::on(transport).await;
+    let client = &db.client;
     let start = Utc
         .with_ymd_and_hms(2026, 10, 1, 0, 0, 0)
         .single()
@@ -305,6 +379,7 @@ async fn listing_filters_and_pages_without_gaps_or_repeats() {
     assert_eq!(written.interactions, 130);
 
     let mut seen = Vec::new();
+    let mut sizes = Vec::new();
     let mut query = InteractionQuery {
         limit: Some(50),
         ..Default::default()
@@ -312,12 +387,14 @@ async fn listing_filters_and_pages_without_gaps_or_repeats() {
     loop {
         let page = client.interactions(&query).await.expect("page");
         assert!(page.items.len() <= 50);
+        sizes.push(page.items.len());
         seen.extend(page.items);
         match page.next {
             Some(next) => query.after = Some(next),
             None => break,
         }
     }
+    assert_eq!(sizes, [50, 50, 30], "every page but the last is full");
     let mut expected = all.clone();
     expected.sort_by_key(|i| std::cmp::Reverse((i.timestamp, i.id)));
     let ids = |v: &[Interaction]| v.iter().map(|i| i.id).collect::<Vec<_>>();
@@ -388,18 +465,59 @@ async fn listing_filters_and_pages_without_gaps_or_repeats() {
     assert_eq!(count(window).await, 20, "from and to are inclusive");
 }
 
-#[tokio::test]
-async fn an_unmigrated_database_fails_test_connection_with_the_reason() {
-    let client = Client::from_pool(common::empty_db().await);
-    let err = client.test_connection().await.expect_err("no tables");
-    assert!(
-        matches!(&err, Error::Database { code: Some(c), .. } if c == "42P01"),
-        "{err:?}"
-    );
+async fn an_unmigrated_database_fails_test_connection_with_the_reason(transport: Transport) {
+    match transport {
+        Transport::Direct => {
+            let client = Client::from_pool(common::empty_db().await);
+            let err = client.test_connection().await.expect_err("no tables");
+            assert!(
+                matches!(&err, Error::Database { code: Some(c), .. } if c == "42P01"),
+                "{err:?}"
+            );
+        }
+        Transport::Rest => {
+            let server = RestServer::start_with(ServerOptions {
+                unmigrated: true,
+                ..ServerOptions::default()
+            })
+            .await;
+            let client = server.client(common::rest::Role::ServiceRole);
+            let err = client.test_connection().await.expect_err("no functions");
+            // PostgREST finds no log_interactions function (PGRST202).
+            assert!(
+                matches!(&err, Error::Database { code: Some(c), message }
+                    if c == "PGRST202" && message.contains("migrations")),
+                "{err:?}"
+            );
+            assert!(!err.is_retryable());
+        }
+    }
 }
 
-#[tokio::test]
-async fn a_server_that_is_down_is_a_retryable_unavailable_error() {
+async fn a_server_that_is_down_is_a_retryable_unavailable_error(transport: Transport) {
+    if transport == Transport::Rest {
+        // A port nobody listens on any more.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let store = assistant_db::store::RestStore::new(
+            &format!("http://{addr}"),
+            common::rest::key(common::rest::Role::ServiceRole),
+            common::rest::fast_retries(),
+        )
+        .expect("store");
+        let err = Client::from_rest(store)
+            .test_connection()
+            .await
+            .expect_err("down");
+        assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+        assert!(err.is_retryable());
+        assert!(
+            err.to_string().contains("gave up after 5 attempts"),
+            "{err}"
+        );
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let options = sqlx::postgres::PgConnectOptions::new()
         .socket(dir.path())

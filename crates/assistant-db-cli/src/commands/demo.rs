@@ -2,24 +2,31 @@
 //! (see [`assistant_db::demo`]), then prints the metrics.
 //!
 //! The records are seeded and their ids derived from the seed, so running the command
-//! again with the same seed, count and window writes nothing new.
+//! again with the same seed, count and window writes nothing new. They go through the
+//! durable logger, as an assistant's would: spooled on disk, then drained in batches.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use assistant_db::demo::{
-    into_records, knowledge_documents, DemoConfig, Generator, DEFAULT_DAYS, DEFAULT_INTERACTIONS,
-    DEFAULT_SEED,
+    knowledge_documents, DemoConfig, Generator, DEFAULT_DAYS, DEFAULT_INTERACTIONS, DEFAULT_SEED,
 };
+use assistant_db::logger::{Logger, LoggerConfig};
 use assistant_db::metrics::{Metrics, MetricsFilter};
 use assistant_db::query::Written;
 use assistant_db::{Client, Config};
+use std::io::Write;
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
+use futures_util::{stream, StreamExt, TryStreamExt};
 
 use super::metrics::{emit, parse_timestamp, render};
 
-/// Interactions (with their escalations) written per atomic `log` call.
-const BATCH: usize = 500;
+/// Records handed to the logger at once (they share disk syncs).
+const IN_FLIGHT: usize = 64;
+/// How long the demo waits for the database to take everything spooled.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Arguments of `demo`.
 #[derive(Debug, clap::Args)]
@@ -40,6 +47,9 @@ pub struct Args {
     /// Print `{ "written": …, "metrics": … }` as JSON.
     #[arg(long)]
     json: bool,
+    /// Print each interaction's id as soon as the logger has it on disk (for crash tests).
+    #[arg(long, hide = true)]
+    echo_ids: bool,
 }
 
 impl Args {
@@ -86,8 +96,19 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         .upsert_knowledge_documents(&documents)
         .await
         .context("registering the knowledge documents")?;
-    let (generated, written) = write_traffic(&client, &demo).await?;
+    let before = client.metrics(&MetricsFilter::default()).await?;
+    let logger = Logger::start(client.clone(), LoggerConfig::new(config.spool_path()))
+        .await
+        .context("starting the logger")?;
+    let generated = write_traffic(&logger, &demo, args.echo_ids).await;
+    let stopped = logger.shutdown(FLUSH_TIMEOUT).await;
+    let generated = generated?;
+    stopped.context("waiting for the database to take the spooled records")?;
     let metrics = client.metrics(&MetricsFilter::default()).await?;
+    let written = Written {
+        interactions: rows_added(before.total_interactions, metrics.total_interactions),
+        escalations: rows_added(escalations(&before), escalations(&metrics)),
+    };
     let report = Report {
         seed: demo.seed,
         window: Window {
@@ -111,33 +132,47 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Generates the traffic and writes it in atomic batches; ids already present are skipped.
-async fn write_traffic(client: &Client, demo: &DemoConfig) -> anyhow::Result<(Generated, Written)> {
-    let mut generator = Generator::new(demo);
+/// Generates the traffic and logs it; returns what was generated once all is spooled.
+async fn write_traffic(
+    logger: &Logger,
+    demo: &DemoConfig,
+    echo_ids: bool,
+) -> anyhow::Result<Generated> {
+    let turns = Generator::new(demo);
     let mut generated = Generated::default();
-    let mut written = Written::default();
-    loop {
-        let (interactions, escalations) = into_records(generator.by_ref().take(BATCH));
-        if interactions.is_empty() {
-            break;
+    let mut logged = stream::iter(turns)
+        .map(|turn| async move {
+            let id = turn.interaction.id;
+            let escalated = turn.escalation.is_some();
+            match turn.escalation {
+                Some(escalation) => logger.log_escalated(turn.interaction, escalation).await,
+                None => logger.log(turn.interaction).await,
+            }
+            .map(|()| (id, escalated))
+        })
+        .buffer_unordered(IN_FLIGHT);
+    let mut stdout = std::io::stdout();
+    while let Some((id, escalated)) = logged
+        .try_next()
+        .await
+        .context("logging the demo traffic")?
+    {
+        generated.interactions += 1;
+        generated.escalations += u64::from(escalated);
+        if echo_ids {
+            writeln!(stdout, "{id}")?;
+            stdout.flush()?;
         }
-        let batch = client
-            .log(&interactions, &escalations)
-            .await
-            .with_context(|| {
-                format!(
-                    "writing interactions {}–{}",
-                    generated.interactions + 1,
-                    generated.interactions + interactions.len() as u64
-                )
-            })?;
-        generated.interactions += interactions.len() as u64;
-        generated.escalations += escalations.len() as u64;
-        written.interactions += batch.interactions;
-        written.escalations += batch.escalations;
-        tracing::info!(done = generated.interactions, "demo batch written");
     }
-    Ok((generated, written))
+    Ok(generated)
+}
+
+fn escalations(metrics: &Metrics) -> i64 {
+    metrics.escalations_by_trigger.iter().map(|t| t.count).sum()
+}
+
+fn rows_added(before: i64, after: i64) -> u64 {
+    u64::try_from(after - before).unwrap_or(0)
 }
 
 /// The two lines saying what was generated and written.

@@ -35,7 +35,7 @@ enum Action {
 
 /// Runs the command.
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
-    let spool = SpoolFile::inspect(&config.spool_path).await?;
+    let spool = SpoolFile::inspect(&config.spool_path()).await?;
     match args.action {
         Action::Status { json } => {
             let status = spool.status().await?;

@@ -1,9 +1,16 @@
 //! `assistant-db verify`: the spec's validation checklist; exits non-zero on any failure.
+//!
+//! With `DATABASE_URL` (or the embedded default) every check runs. With only
+//! `SUPABASE_URL` + `SUPABASE_KEY`, the checks the REST API allows run and the report
+//! lists those that need `DATABASE_URL`.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
+use assistant_db::config::Target;
 use assistant_db::connect::{connect, Prepare};
-use assistant_db::verify::{verify, Report};
+use assistant_db::store::{RestOptions, RestStore};
+use assistant_db::verify::{self, Report};
 use assistant_db::Config;
 
 /// Arguments of `verify`.
@@ -16,27 +23,44 @@ pub struct Args {
 
 /// Runs the command.
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
-    let (location, report) = match connect(config, Prepare::MigrateLocal).await {
-        Ok(db) => {
-            let mut conn = db.pool.acquire().await?;
-            (db.location, verify(&mut conn).await?)
+    let (location, report) = match config.target() {
+        Ok(Target::Rest { rest_url, key, .. }) => {
+            match RestStore::new(&rest_url, key, RestOptions::default()) {
+                Ok(store) => (store.location(), verify::rest::verify(&store).await),
+                Err(e) => (
+                    "the configured REST API".to_owned(),
+                    Report::unreachable(&e),
+                ),
+            }
         }
+        Ok(_) => match connect(config, Prepare::MigrateLocal).await {
+            Ok(db) => {
+                let mut conn = db.pool.acquire().await?;
+                (db.location, verify::verify(&mut conn).await?)
+            }
+            Err(e) => (
+                "the configured database".to_owned(),
+                Report::unreachable(&e),
+            ),
+        },
         Err(e) => (
             "the configured database".to_owned(),
             Report::unreachable(&e),
         ),
     };
+    let mut out = std::io::stdout().lock();
     if args.json {
         let value = serde_json::json!({
             "database": location,
             "passed": report.passed(),
             "checks": report.checks,
             "beyond_spec": report.beyond_spec,
+            "not_checked": report.not_checked,
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
-        println!("Verifying {location}");
-        println!("{report}");
+        writeln!(out, "Verifying {location}")?;
+        writeln!(out, "{report}")?;
     }
     Ok(if report.passed() {
         ExitCode::SUCCESS

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::spool::{age_ms, SpoolFile, Spooled};
-use super::{Entry, Shared};
+use super::Shared;
 use crate::error::{Error, Result};
 use crate::Client;
 
@@ -20,9 +20,17 @@ pub(super) async fn drain_loop(
     done: watch::Sender<i64>,
 ) {
     let mut attempt: u32 = 0;
+    let mut checkpointed = std::time::Instant::now();
     loop {
         if shared.stopping.load(Ordering::Acquire) {
             return;
+        }
+        // The writer never checkpoints (it must only sync): fold the WAL back here.
+        if checkpointed.elapsed() >= Duration::from_secs(1) {
+            if let Err(e) = spool.checkpoint().await {
+                tracing::warn!(error = %e, "spool checkpoint failed");
+            }
+            checkpointed = std::time::Instant::now();
         }
         let batch = match spool.fetch(shared.config.batch_size).await {
             Ok(batch) => batch,
@@ -78,76 +86,81 @@ async fn deliver(
     client: &Client,
     batch: &[Spooled],
 ) -> std::result::Result<i64, (Option<i64>, Error)> {
-    let decoded: Vec<(i64, u64, std::result::Result<Entry, String>)> = batch
-        .iter()
-        .map(|s| {
-            let entry = serde_json::from_slice::<Entry>(&s.payload)
-                .map_err(|e| format!("unreadable spool entry: {e}"));
-            (s.seq, s.payload.len() as u64, entry)
-        })
-        .collect();
-    if decoded.iter().all(|(_, _, e)| e.is_ok()) {
-        let entries: Vec<&Entry> = decoded
-            .iter()
-            .filter_map(|(_, _, e)| e.as_ref().ok())
-            .collect();
-        match write(client, &entries).await {
-            Ok(()) => {
-                let seqs: Vec<i64> = decoded.iter().map(|(seq, _, _)| *seq).collect();
-                let bytes = decoded.iter().map(|(_, b, _)| b).sum();
-                finish(spool, shared, &seqs, bytes)
-                    .await
-                    .map_err(|e| (None, e))?;
-                return Ok(*seqs.last().unwrap_or(&0));
-            }
-            Err(e) if !is_record_error(&e) => return Err((None, e)),
-            Err(_) => {} // Find the poison entries one by one below.
+    let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+        return Err((None, Error::Unavailable("empty batch".into())));
+    };
+    match write(client, batch).await {
+        Ok(()) => {
+            let bytes = batch.iter().map(Spooled::bytes).sum();
+            finish(
+                spool,
+                shared,
+                first.seq,
+                last.seq,
+                batch.len() as u64,
+                bytes,
+            )
+            .await
+            .map_err(|e| (None, e))?;
+            return Ok(last.seq);
         }
+        Err(e) if !is_record_error(&e) => return Err((None, e)),
+        Err(_) => {} // Find the poison entries one by one below.
     }
-    let mut last = None;
-    for (seq, bytes, entry) in decoded {
-        let refusal = match entry {
-            Err(reason) => Some(reason),
-            Ok(entry) => match write(client, &[&entry]).await {
-                Ok(()) => None,
-                Err(e) if is_record_error(&e) => Some(e.to_string()),
-                Err(e) => return Err((last, e)),
-            },
-        };
-        match refusal {
-            None => finish(spool, shared, &[seq], bytes)
+    let mut done = None;
+    for entry in batch {
+        match write(client, std::slice::from_ref(entry)).await {
+            Ok(()) => finish(spool, shared, entry.seq, entry.seq, 1, entry.bytes())
                 .await
-                .map_err(|e| (last, e))?,
-            Some(reason) => {
-                tracing::error!(seq, error = %reason, "the database refused a record; it is in the dead-letter table");
-                spool.bury(seq, &reason).await.map_err(|e| (last, e))?;
+                .map_err(|e| (done, e))?,
+            Err(e) if is_record_error(&e) => {
+                tracing::error!(seq = entry.seq, error = %e, "the database refused a record; it is in the dead-letter table");
+                spool
+                    .bury(entry.seq, &e.to_string())
+                    .await
+                    .map_err(|e| (done, e))?;
                 shared.dead.fetch_add(1, Ordering::Relaxed);
-                shared.release(1, bytes);
+                shared.release(1, entry.bytes());
             }
+            Err(e) => return Err((done, e)),
         }
-        last = Some(seq);
+        done = Some(entry.seq);
     }
-    last.ok_or_else(|| (None, Error::Unavailable("empty batch".into())))
+    Ok(last.seq)
 }
 
-async fn write(client: &Client, entries: &[&Entry]) -> Result<()> {
-    let interactions: Vec<_> = entries
-        .iter()
-        .filter_map(|e| e.interaction.clone())
-        .collect();
-    let escalations: Vec<_> = entries
-        .iter()
-        .filter_map(|e| e.escalation.clone())
-        .collect();
-    client.log(&interactions, &escalations).await.map(|_| ())
+/// Sends entries as two JSON arrays, joined from the spooled text without re-encoding.
+async fn write(client: &Client, entries: &[Spooled]) -> Result<()> {
+    let join = |parts: Vec<&str>| format!("[{}]", parts.join(","));
+    let interactions = join(
+        entries
+            .iter()
+            .filter_map(|e| e.interaction.as_deref())
+            .collect(),
+    );
+    let escalations = join(
+        entries
+            .iter()
+            .filter_map(|e| e.escalation.as_deref())
+            .collect(),
+    );
+    client
+        .log_json(&interactions, &escalations)
+        .await
+        .map(|_| ())
 }
 
-async fn finish(spool: &SpoolFile, shared: &Shared, seqs: &[i64], bytes: u64) -> Result<()> {
-    spool.remove(seqs).await?;
-    shared
-        .stored
-        .fetch_add(seqs.len() as u64, Ordering::Relaxed);
-    shared.release(seqs.len() as u64, bytes);
+async fn finish(
+    spool: &SpoolFile,
+    shared: &Shared,
+    first: i64,
+    last: i64,
+    records: u64,
+    bytes: u64,
+) -> Result<()> {
+    spool.remove(first, last).await?;
+    shared.stored.fetch_add(records, Ordering::Relaxed);
+    shared.release(records, bytes);
     Ok(())
 }
 

@@ -169,7 +169,8 @@ impl Shared {
 enum Request {
     /// Append one entry; `ack` learns once it is on disk.
     Append {
-        payload: Vec<u8>,
+        interaction: Option<String>,
+        escalation: Option<String>,
         ack: Option<oneshot::Sender<Result<()>>>,
     },
     /// Reply with the sequence number of the last entry appended so far.
@@ -190,7 +191,7 @@ pub struct Logger {
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Request::Append { payload, .. } => write!(f, "Append({} bytes)", payload.len()),
+            Request::Append { .. } => f.write_str("Append"),
             Request::Marker { .. } => f.write_str("Marker"),
         }
     }
@@ -277,14 +278,10 @@ impl Logger {
 
     /// Spools an entry and waits until it is on disk.
     pub async fn log_entry(&self, entry: Entry) -> Result<()> {
-        let payload = encode(&entry)?;
-        self.reserve(payload.len() as u64, true).await?;
+        let encoded = Encoded::new(&entry)?;
+        self.reserve(encoded.bytes, true).await?;
         let (ack, on_disk) = oneshot::channel();
-        self.send(Request::Append {
-            payload,
-            ack: Some(ack),
-        })
-        .await?;
+        self.send(encoded.into_request(Some(ack))).await?;
         on_disk.await.map_err(|_| stopped())?
     }
 
@@ -299,15 +296,12 @@ impl Logger {
 
     /// [`log_nowait`](Self::log_nowait) for any entry.
     pub fn log_entry_nowait(&self, entry: Entry) -> Result<()> {
-        let payload = encode(&entry)?;
-        let bytes = payload.len() as u64;
+        let encoded = Encoded::new(&entry)?;
+        let bytes = encoded.bytes;
         if !self.shared.try_reserve(bytes) {
             return Err(self.full());
         }
-        match self
-            .requests
-            .try_send(Request::Append { payload, ack: None })
-        {
+        match self.requests.try_send(encoded.into_request(None)) {
             Ok(()) => {
                 self.shared.logged.fetch_add(1, Ordering::Relaxed);
                 Ok(())
@@ -424,17 +418,46 @@ impl Logger {
     }
 }
 
-fn encode(entry: &Entry) -> Result<Vec<u8>> {
-    if entry.interaction.is_none() && entry.escalation.is_none() {
-        return Err(crate::model::ValidationError::new(
-            "entry",
-            "must hold an interaction or an escalation",
-        )
-        .into());
+/// An entry encoded for the spool: each record as the spec's JSON dict.
+struct Encoded {
+    interaction: Option<String>,
+    escalation: Option<String>,
+    bytes: u64,
+}
+
+impl Encoded {
+    fn new(entry: &Entry) -> Result<Self> {
+        if entry.interaction.is_none() && entry.escalation.is_none() {
+            return Err(crate::model::ValidationError::new(
+                "entry",
+                "must hold an interaction or an escalation",
+            )
+            .into());
+        }
+        let interaction = entry.interaction.as_ref().map(to_json).transpose()?;
+        let escalation = entry.escalation.as_ref().map(to_json).transpose()?;
+        let bytes = (interaction.as_ref().map_or(0, String::len)
+            + escalation.as_ref().map_or(0, String::len)) as u64;
+        Ok(Encoded {
+            interaction,
+            escalation,
+            bytes,
+        })
     }
-    serde_json::to_vec(entry).map_err(|e| Error::Database {
+
+    fn into_request(self, ack: Option<oneshot::Sender<Result<()>>>) -> Request {
+        Request::Append {
+            interaction: self.interaction,
+            escalation: self.escalation,
+            ack,
+        }
+    }
+}
+
+fn to_json<T: Serialize>(record: &T) -> Result<String> {
+    serde_json::to_string(record).map_err(|e| Error::Database {
         code: None,
-        message: format!("cannot encode the entry: {e}"),
+        message: format!("cannot encode the record: {e}"),
     })
 }
 

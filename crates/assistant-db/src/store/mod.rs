@@ -5,12 +5,16 @@
 //! transport inserts and aggregates in exactly the same way, inside PostgreSQL.
 
 mod postgres;
+pub mod rest;
 
 pub use postgres::PgStore;
+pub use rest::{KeyRole, RestOptions, RestStore};
 
 /// The transport a client holds.
 #[derive(Debug, Clone)]
 pub(crate) enum Backend {
     /// Direct PostgreSQL.
     Postgres(PgStore),
+    /// Supabase's REST API (PostgREST).
+    Rest(RestStore),
 }

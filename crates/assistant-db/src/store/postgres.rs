@@ -2,6 +2,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -44,14 +45,23 @@ impl PgStore {
         escalations: &[Escalation],
     ) -> Result<Written> {
         let counts: Value = sqlx::query_scalar("SELECT public.log_interactions($1, $2)")
-            .bind(to_json_array(interactions)?)
-            .bind(to_json_array(escalations)?)
+            .bind(Json(interactions))
+            .bind(Json(escalations))
             .fetch_one(&self.pool)
             .await?;
-        Ok(Written {
-            interactions: count(&counts, "interactions")?,
-            escalations: count(&counts, "escalations")?,
-        })
+        written(&counts)
+    }
+
+    /// [`log`](Self::log) for rows already encoded as two JSON arrays (the logger's
+    /// spool holds them so), sparing a decode and re-encode.
+    pub async fn log_json(&self, interactions: &str, escalations: &str) -> Result<Written> {
+        let counts: Value =
+            sqlx::query_scalar("SELECT public.log_interactions($1::text::jsonb, $2::text::jsonb)")
+                .bind(interactions)
+                .bind(escalations)
+                .fetch_one(&self.pool)
+                .await?;
+        written(&counts)
     }
 
     /// Inserts a knowledge document; an existing `openai_file_id` is a [`Error::Duplicate`].
@@ -64,7 +74,7 @@ impl PgStore {
              FROM jsonb_populate_record(NULL::public.knowledge_documents, $1) AS r \
              ON CONFLICT (id) DO NOTHING",
         )
-        .bind(to_json(document)?)
+        .bind(Json(document))
         .execute(&self.pool)
         .await?;
         Ok(document.id)
@@ -77,7 +87,7 @@ impl PgStore {
     ) -> Result<Vec<Upserted>> {
         let rows: Vec<(Uuid, bool)> =
             sqlx::query_as("SELECT id, inserted FROM public.upsert_knowledge_documents($1)")
-                .bind(to_json_array(documents)?)
+                .bind(Json(documents))
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows
@@ -238,19 +248,11 @@ fn push_after(sql: &mut QueryBuilder<'_, Postgres>, cursor: &Cursor) {
     }
 }
 
-fn to_json<T: serde::Serialize>(record: &T) -> Result<Value> {
-    serde_json::to_value(record).map_err(|e| Error::Database {
-        code: None,
-        message: format!("cannot encode the record as JSON: {e}"),
+fn written(counts: &Value) -> Result<Written> {
+    Ok(Written {
+        interactions: count(counts, "interactions")?,
+        escalations: count(counts, "escalations")?,
     })
-}
-
-fn to_json_array<T: serde::Serialize>(records: &[T]) -> Result<Value> {
-    records
-        .iter()
-        .map(to_json)
-        .collect::<Result<Vec<_>>>()
-        .map(Value::Array)
 }
 
 fn count(counts: &Value, key: &str) -> Result<u64> {

@@ -6,8 +6,12 @@
 //! cascades, the UNIQUE key holds, a row can be written and read back. The behavioural
 //! checks run inside one transaction that is rolled back, so `verify` leaves nothing.
 //! Objects beyond the spec are listed, never failures.
+//!
+//! Over Supabase's REST API, [`rest::verify`] checks what the API can show and lists
+//! the rest as needing `DATABASE_URL`.
 
 pub mod expected;
+pub mod rest;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -32,6 +36,8 @@ pub enum Section {
     Indexes,
     /// Primary keys, CHECK enums, the foreign key, the UNIQUE key.
     Constraints,
+    /// What each API key may do (REST transport).
+    Security,
     /// Constraints that really reject, cascade that really deletes, insert and read back.
     Behaviour,
 }
@@ -44,6 +50,7 @@ impl Section {
             Section::Columns => "Columns",
             Section::Indexes => "Indexes",
             Section::Constraints => "Constraints",
+            Section::Security => "Security",
             Section::Behaviour => "Behaviour",
         }
     }
@@ -69,6 +76,10 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// Objects present beyond the spec: listed, not failures.
     pub beyond_spec: Vec<String>,
+    /// Checks this transport could not run, and what they need (over REST: the catalog
+    /// checks, which need `DATABASE_URL`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<String>,
 }
 
 impl Report {
@@ -131,6 +142,15 @@ impl fmt::Display for Report {
                 writeln!(f, "  • {object}")?;
             }
         }
+        if !self.not_checked.is_empty() {
+            writeln!(
+                f,
+                "Not checked: these need DATABASE_URL (PostgreSQL itself)"
+            )?;
+            for what in &self.not_checked {
+                writeln!(f, "  • {what}")?;
+            }
+        }
         let failed = self.failures().count();
         write!(
             f,
@@ -161,6 +181,7 @@ pub async fn verify(conn: &mut PgConnection) -> Result<Report> {
     check_constraints(conn, &mut report).await?;
     behaviour::check(conn, &mut report).await?;
     list_functions(conn, &mut report).await?;
+    list_row_security(conn, &mut report).await?;
     Ok(report)
 }
 
@@ -574,6 +595,38 @@ async fn list_functions(conn: &mut PgConnection, report: &mut Report) -> Result<
     report
         .beyond_spec
         .extend(functions.into_iter().map(|f| format!("function {f}")));
+    Ok(())
+}
+
+/// Row-level security and its policies on the spec's tables (migration 004): beyond the
+/// spec, so listed.
+async fn list_row_security(conn: &mut PgConnection, report: &mut Report) -> Result<()> {
+    let rows: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relname = ANY($1) ORDER BY 1",
+    )
+    .bind(&SPEC_TABLES[..])
+    .fetch_all(&mut *conn)
+    .await?;
+    for (table, _, forced) in rows.into_iter().filter(|(_, enabled, _)| *enabled) {
+        report.beyond_spec.push(format!(
+            "row-level security on {table}{}",
+            if forced { " (forced)" } else { "" }
+        ));
+    }
+    let policies: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT tablename::text, policyname::text, cmd::text FROM pg_catalog.pg_policies \
+         WHERE schemaname = 'public' AND tablename = ANY($1) ORDER BY 1, 2",
+    )
+    .bind(&SPEC_TABLES[..])
+    .fetch_all(&mut *conn)
+    .await?;
+    report.beyond_spec.extend(
+        policies
+            .into_iter()
+            .map(|(table, name, cmd)| format!("policy {name} on {table} ({cmd})")),
+    );
     Ok(())
 }
 

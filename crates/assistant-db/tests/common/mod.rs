@@ -1,6 +1,8 @@
 //! Shared test support: a fresh database on the process's throwaway PostgreSQL.
 #![allow(dead_code)]
 
+pub mod rest;
+
 use assistant_db::local::ScratchServer;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;

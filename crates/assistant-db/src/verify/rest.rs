@@ -1,0 +1,321 @@
+//! `verify` over Supabase's REST API: what the API can show, and what needs `DATABASE_URL`.
+//!
+//! PostgREST exposes rows and functions, not the catalog, so the column, index and
+//! constraint checks cannot run over it. What it can show is checked for real: the key
+//! is accepted and the migrations' functions are there, each table is reachable with the
+//! secret key and hidden from the public key, the public key cannot change a row, the
+//! functions validate, metrics answer. Every probe either writes nothing (it is refused,
+//! or refers to no row) or, with the secret key only, deletes what it wrote.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{Report, Section};
+use crate::error::Error;
+use crate::metrics::MetricsFilter;
+use crate::model::{AssistantMode, Escalation, Interaction, Outcome};
+use crate::store::{KeyRole, RestStore};
+
+/// What only a direct connection can check, for the report.
+const NEEDS_DATABASE_URL: [&str; 5] = [
+    "columns: types, lengths, nullability and defaults",
+    "the nine indexes",
+    "constraints in the catalog: primary keys, CHECK enums, foreign key, unique key",
+    "row-level security, policies and grants in the catalog",
+    "migration history (_sqlx_migrations)",
+];
+
+const TABLES: [&str; 3] = ["interactions", "escalations", "knowledge_documents"];
+
+/// Runs the checks the REST API allows; never fails as a whole; a failing probe is a ✗.
+pub async fn verify(store: &RestStore) -> Report {
+    let mut report = Report {
+        not_checked: NEEDS_DATABASE_URL
+            .iter()
+            .map(|&what| what.to_owned())
+            .collect(),
+        ..Report::default()
+    };
+    let role = store.key_role();
+    match store.test_connection().await {
+        Ok(()) => report.push(
+            Section::Connection,
+            "connection",
+            true,
+            format!(
+                "{} answers, accepts the {} and has log_interactions",
+                store.base_url().trim_end_matches('/'),
+                role.describe()
+            ),
+        ),
+        Err(e) => {
+            report.push(Section::Connection, "connection", false, e.to_string());
+            return report;
+        }
+    }
+    for table in TABLES {
+        let (ok, detail) = table_check(store, role, table).await;
+        report.push(Section::Tables, format!("table {table}"), ok, detail);
+    }
+    if role == KeyRole::Secret {
+        write_round_trip(store, &mut report).await;
+    } else {
+        public_key_refusals(store, role, &mut report).await;
+    }
+    function_checks(store, &mut report).await;
+    report
+}
+
+/// Reads one row: the secret key must reach the table, any other key must see no row.
+async fn table_check(store: &RestStore, role: KeyRole, table: &str) -> (bool, String) {
+    let read = store
+        .raw(
+            Method::GET,
+            table,
+            vec![("select", "id".into()), ("limit", "1".into())],
+            None,
+            &format!("reading {table}"),
+        )
+        .await
+        .and_then(|body| {
+            serde_json::from_slice::<Vec<Value>>(&body).map_err(|e| Error::Database {
+                code: None,
+                message: format!("unexpected answer: {e}"),
+            })
+        });
+    match (role, read) {
+        (KeyRole::Secret, Ok(_)) => (true, "reachable with the secret key".into()),
+        (_, Ok(rows)) if rows.is_empty() => {
+            (true, format!("no row visible to the {}", role.describe()))
+        }
+        (_, Ok(_)) => (
+            false,
+            format!(
+                "the {} can read rows: apply migration 004 (row-level security)",
+                role.describe()
+            ),
+        ),
+        (KeyRole::Secret, Err(e)) => (false, e.to_string()),
+        (_, Err(Error::PermissionDenied(_))) => (
+            true,
+            format!(
+                "rows hidden from the {} (permission denied)",
+                role.describe()
+            ),
+        ),
+        (_, Err(e)) => (false, e.to_string()),
+    }
+}
+
+/// A request that a key without table privileges must see refused.
+struct Probe {
+    action: &'static str,
+    method: Method,
+    path: &'static str,
+    query: Vec<(&'static str, String)>,
+    body: Option<Value>,
+}
+
+/// With a key other than the secret one, every way of changing a row must be refused.
+/// The probes match no row or break a CHECK, so nothing is written even if one is allowed.
+async fn public_key_refusals(store: &RestStore, role: KeyRole, report: &mut Report) {
+    let nobody = format!("eq.{}", Uuid::nil());
+    let probes = [
+        Probe {
+            action: "delete interactions",
+            method: Method::DELETE,
+            path: "interactions",
+            query: vec![("id", nobody.clone())],
+            body: None,
+        },
+        Probe {
+            action: "update interactions",
+            method: Method::PATCH,
+            path: "interactions",
+            query: vec![("id", nobody)],
+            body: Some(json!({ "user_query": "assistant-db verify" })),
+        },
+        Probe {
+            action: "insert into interactions directly",
+            method: Method::POST,
+            path: "interactions",
+            query: Vec::new(),
+            body: Some(json!({
+                "assistant_mode": "robot",
+                "user_query": "assistant-db verify",
+                "outcome": "resolved"
+            })),
+        },
+        Probe {
+            action: "register knowledge documents",
+            method: Method::POST,
+            path: "rpc/upsert_knowledge_documents",
+            query: Vec::new(),
+            body: Some(json!({ "p_documents": [] })),
+        },
+    ];
+    for Probe {
+        action,
+        method,
+        path,
+        query,
+        body,
+    } in probes
+    {
+        let result = store.raw(method, path, query, body.as_ref(), action).await;
+        let (ok, detail) = match result {
+            Err(Error::PermissionDenied(_)) => (true, "refused (permission denied)".to_owned()),
+            Ok(_) | Err(Error::CheckViolation { .. }) => (
+                false,
+                "allowed: apply migration 004, which revokes table privileges from the public key"
+                    .to_owned(),
+            ),
+            Err(e) => (false, format!("expected a refusal, got: {e}")),
+        };
+        report.push(
+            Section::Security,
+            format!("the {} cannot {action}", role.describe()),
+            ok,
+            detail,
+        );
+    }
+}
+
+/// With the secret key: log an interaction with an escalation, read both back, delete
+/// the interaction and see the escalation go with it.
+async fn write_round_trip(store: &RestStore, report: &mut Report) {
+    let result = async {
+        let mut interaction = Interaction::new(
+            AssistantMode::Customer,
+            "assistant-db verify: a probe row, deleted at once",
+            Outcome::Escalated,
+        )?;
+        interaction.step_6_escalation_triggered = true;
+        let escalation = Escalation::new(interaction.id, "verify", "assistant-db verify probe")?;
+        let written = store
+            .log(
+                std::slice::from_ref(&interaction),
+                std::slice::from_ref(&escalation),
+            )
+            .await?;
+        let detail = store.interaction(interaction.id).await?;
+        let deleted = store.delete_interaction(interaction.id).await?;
+        let left = store
+            .raw(
+                Method::GET,
+                "escalations",
+                vec![
+                    ("select", "id".into()),
+                    ("id", format!("eq.{}", escalation.id)),
+                ],
+                None,
+                "reading escalations",
+            )
+            .await?;
+        let left =
+            serde_json::from_slice::<Vec<Value>>(&left).map_or(true, |rows| !rows.is_empty());
+        let read_back = detail
+            .as_ref()
+            .is_some_and(|d| d.interaction.id == interaction.id && d.escalations.len() == 1);
+        Ok::<_, Error>(match (written.interactions, read_back, deleted, left) {
+            (1, true, true, false) => (
+                true,
+                "logged through log_interactions, read back with its escalation, deleted with it"
+                    .to_owned(),
+            ),
+            _ => (
+                false,
+                format!(
+                    "logged {} interaction(s), read back: {read_back}, deleted: {deleted}, \
+                     escalation left behind: {left} (probe id {})",
+                    written.interactions, interaction.id
+                ),
+            ),
+        })
+    }
+    .await;
+    let (ok, detail) = result.unwrap_or_else(|e| (false, e.to_string()));
+    report.push(
+        Section::Behaviour,
+        "log, read back and delete an interaction with its escalation",
+        ok,
+        detail,
+    );
+}
+
+/// The functions every key may call: validation inside `log_interactions` (refusals
+/// write nothing, the call is atomic), and `interaction_metrics`.
+async fn function_checks(store: &RestStore, report: &mut Report) {
+    let bad_mode = json!({
+        "p_interactions": [{ "assistant_mode": "robot", "user_query": "assistant-db verify", "outcome": "resolved" }],
+        "p_escalations": []
+    });
+    let (ok, detail) = match store
+        .raw(
+            Method::POST,
+            "rpc/log_interactions",
+            Vec::new(),
+            Some(&bad_mode),
+            "logging",
+        )
+        .await
+    {
+        Err(Error::CheckViolation { column, .. }) if column == "assistant_mode" => {
+            (true, "refused assistant_mode = 'robot' (23514)".to_owned())
+        }
+        Ok(_) => (false, "accepted assistant_mode = 'robot'".to_owned()),
+        Err(e) => (false, format!("expected a check violation, got: {e}")),
+    };
+    report.push(
+        Section::Behaviour,
+        "log_interactions rejects assistant_mode 'robot'",
+        ok,
+        detail,
+    );
+
+    let dangling = json!({
+        "p_interactions": [],
+        "p_escalations": [{ "interaction_id": Uuid::nil(), "trigger_type": "verify", "escalation_reason": "assistant-db verify" }]
+    });
+    let (ok, detail) = match store
+        .raw(
+            Method::POST,
+            "rpc/log_interactions",
+            Vec::new(),
+            Some(&dangling),
+            "logging",
+        )
+        .await
+    {
+        Err(Error::ForeignKey { .. }) => (
+            true,
+            "refused an escalation whose interaction does not exist (23503)".to_owned(),
+        ),
+        Ok(_) => (false, "accepted a dangling escalation".to_owned()),
+        Err(e) => (false, format!("expected a foreign key violation, got: {e}")),
+    };
+    report.push(
+        Section::Behaviour,
+        "log_interactions rejects an escalation of a missing interaction",
+        ok,
+        detail,
+    );
+
+    let (ok, detail) = match store.metrics(&MetricsFilter::default()).await {
+        Ok(m) => (
+            true,
+            format!(
+                "interaction_metrics answers ({} interactions)",
+                m.total_interactions
+            ),
+        ),
+        Err(e) => (false, e.to_string()),
+    };
+    report.push(
+        Section::Behaviour,
+        "metrics through interaction_metrics",
+        ok,
+        detail,
+    );
+}
