@@ -1,6 +1,7 @@
 //! The `assistant-db` command: a thin shell over the `assistant-db` library.
 
 mod commands;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Inspect the logger's durable spool and its dead letters.
     Spool(commands::spool::Args),
+    /// Serve the metrics dashboard and the HTTP API.
+    Serve(commands::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -90,5 +93,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Metrics(args) => commands::metrics::run(&config, args).await,
         Command::Demo(args) => commands::demo::run(&config, args).await,
         Command::Spool(args) => commands::spool::run(&config, args).await,
+        Command::Serve(args) => commands::serve::run(&config, args).await,
     }
 }

@@ -21,3 +21,8 @@ pub mod verify;
 pub use client::Client;
 pub use config::Config;
 pub use error::{Error, Result};
+
+/// The README's Rust examples, compiled as doctests so they stay true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -10,5 +10,6 @@ pub mod metrics;
 pub mod migrate;
 pub mod records;
 pub mod schema;
+pub mod serve;
 pub mod spool;
 pub mod verify;

@@ -1,0 +1,177 @@
+//! The dashboard in a real browser: `assistant-db serve --demo` on a throwaway embedded
+//! PostgreSQL, driven in headless Debian Chromium by `tests/browser/dashboard.mjs`
+//! (npm `playwright-core`). Saves the README's screenshot to `docs/dashboard.png`.
+//!
+//! Needs `/usr/bin/chromium`, `node` and `npm ci` in `tests/browser`; `.ci/run`
+//! installs them. When one is missing the test fails saying so: it is never skipped.
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Debian's Chromium.
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long `serve --demo` may take: initdb, migrations and 2000 demo interactions.
+const STARTUP: Duration = Duration::from_secs(300);
+/// How long the browser script may run.
+const SCRIPT: Duration = Duration::from_secs(240);
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// Fails with what to install when the browser, node or the node modules are missing.
+fn require_tools() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "the browser test needs Debian's Chromium at {CHROMIUM}: run `apt-get install -y \
+         chromium` (.ci/run does)"
+    );
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.as_ref().is_ok_and(|o| o.status.success()),
+        "the browser test needs node: run `apt-get install -y nodejs npm` (.ci/run does)"
+    );
+    let modules = browser_dir().join("node_modules/playwright-core");
+    assert!(
+        modules.is_dir(),
+        "the browser test needs playwright-core: run `npm ci` in {} (.ci/run does)",
+        browser_dir().display()
+    );
+}
+
+/// `assistant-db serve --demo` on its own embedded PostgreSQL, destroyed afterwards.
+struct DemoServer {
+    child: std::process::Child,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+impl DemoServer {
+    fn command(dir: &Path) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_assistant-db"));
+        cmd.current_dir(dir)
+            .env_remove("DATABASE_URL")
+            .env_remove("SUPABASE_URL")
+            .env_remove("SUPABASE_KEY")
+            .env_remove("ASSISTANT_DB_API_TOKEN")
+            .env("ASSISTANT_DB_HOME", dir.join("home"))
+            .env("ASSISTANT_DB_SPOOL", dir.join("spool.db"));
+        cmd
+    }
+
+    fn start() -> DemoServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // The server may run as the postgres user, who must be able to enter the directory.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let mut child = Self::command(dir.path())
+            .args(["serve", "--demo", "--addr", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + STARTUP;
+        let mut seen = Vec::new();
+        let base = loop {
+            match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("Dashboard: ") {
+                        break url.trim_end_matches('/').to_owned();
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let mut err = String::new();
+                    let _ = stderr.read_to_string(&mut err);
+                    panic!(
+                        "`serve --demo` did not start\nstdout:\n{}\nstderr:\n{err}",
+                        seen.join("\n")
+                    );
+                }
+            }
+        };
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        DemoServer { child, base, dir }
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = Self::command(self.dir.path())
+            .args(["local", "destroy", "--yes"])
+            .output();
+    }
+}
+
+#[test]
+fn the_dashboard_works_in_headless_chromium() {
+    require_tools();
+    let server = DemoServer::start();
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    std::fs::create_dir_all(&docs).expect("docs directory");
+    let screenshot = docs.join("dashboard.png");
+
+    let mut script = Command::new("node")
+        .arg("dashboard.mjs")
+        .arg(&server.base)
+        .arg(&screenshot)
+        .current_dir(browser_dir())
+        .env("CHROMIUM_PATH", CHROMIUM)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let deadline = Instant::now() + SCRIPT;
+    let status = loop {
+        if let Some(status) = script.try_wait().expect("wait for node") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = script.kill();
+            let _ = script.wait();
+            panic!("the browser script ran longer than {SCRIPT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut stdout) = script.stdout.take() {
+        let _ = stdout.read_to_string(&mut out);
+    }
+    if let Some(mut stderr) = script.stderr.take() {
+        let _ = stderr.read_to_string(&mut err);
+    }
+    assert!(
+        status.success(),
+        "the browser script failed ({status})\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    let report: serde_json::Value = out
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("the browser script printed no report:\n{out}\n{err}"));
+    let all = report["all_interactions"].as_i64().unwrap_or_default();
+    let banker = report["banker_interactions"].as_i64().unwrap_or_default();
+    assert!(all >= 2000, "{report}");
+    assert!(0 < banker && banker < all, "{report}");
+    let png = std::fs::read(&screenshot).expect("the screenshot was saved");
+    assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
+}
