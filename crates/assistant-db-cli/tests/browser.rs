@@ -5,12 +5,14 @@
 //! Needs `/usr/bin/chromium`, `node` and `npm ci` in `tests/browser`; `.ci/run`
 //! installs them. When one is missing the test fails saying so: it is never skipped.
 
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::fs::PermissionsExt;
+mod common;
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use common::{Home, Served};
 
 /// Debian's Chromium.
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -45,78 +47,23 @@ fn require_tools() {
 
 /// `assistant-db serve --demo` on its own embedded PostgreSQL, destroyed afterwards.
 struct DemoServer {
-    child: std::process::Child,
-    base: String,
-    dir: tempfile::TempDir,
+    /// The server, killed when dropped (first, before `_home`).
+    served: Served,
+    /// Its home and spool; the embedded PostgreSQL is destroyed when dropped.
+    _home: Home,
 }
 
 impl DemoServer {
-    fn command(dir: &Path) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_assistant-db"));
-        cmd.current_dir(dir)
-            .env_remove("DATABASE_URL")
-            .env_remove("SUPABASE_URL")
-            .env_remove("SUPABASE_KEY")
-            .env_remove("ASSISTANT_DB_API_TOKEN")
-            .env("ASSISTANT_DB_HOME", dir.join("home"))
-            .env("ASSISTANT_DB_SPOOL", dir.join("spool.db"));
-        cmd
-    }
-
     fn start() -> DemoServer {
-        let dir = tempfile::tempdir().expect("tempdir");
-        // The server may run as the postgres user, who must be able to enter the directory.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
-        let mut child = Self::command(dir.path())
-            .args(["serve", "--demo", "--addr", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary runs");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut stderr = child.stderr.take().expect("stderr");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + STARTUP;
-        let mut seen = Vec::new();
-        let base = loop {
-            match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    if let Some(url) = line.strip_prefix("Dashboard: ") {
-                        break url.trim_end_matches('/').to_owned();
-                    }
-                    seen.push(line);
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let mut err = String::new();
-                    let _ = stderr.read_to_string(&mut err);
-                    panic!(
-                        "`serve --demo` did not start\nstdout:\n{}\nstderr:\n{err}",
-                        seen.join("\n")
-                    );
-                }
-            }
-        };
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        DemoServer { child, base, dir }
-    }
-}
-
-impl Drop for DemoServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = Self::command(self.dir.path())
-            .args(["local", "destroy", "--yes"])
-            .output();
+        let home = Home::new();
+        let served = Served::start(
+            &mut home.cmd(&["serve", "--demo", "--addr", "127.0.0.1:0"]),
+            STARTUP,
+        );
+        DemoServer {
+            served,
+            _home: home,
+        }
     }
 }
 
@@ -130,7 +77,7 @@ fn the_dashboard_works_in_headless_chromium() {
 
     let mut script = Command::new("node")
         .arg("dashboard.mjs")
-        .arg(&server.base)
+        .arg(&server.served.base)
         .arg(&screenshot)
         .current_dir(browser_dir())
         .env("CHROMIUM_PATH", CHROMIUM)

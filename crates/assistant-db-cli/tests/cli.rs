@@ -1,70 +1,10 @@
 //! The `assistant-db` binary, run as a user would run it.
 
-use std::os::unix::fs::PermissionsExt;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
-use assistant_db::local::ScratchServer;
-
-/// The command with a clean environment: no configured database, no `.env` in reach.
-fn command(cwd: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_assistant-db"));
-    cmd.current_dir(cwd)
-        .env_remove("DATABASE_URL")
-        .env_remove("SUPABASE_URL")
-        .env_remove("SUPABASE_KEY")
-        .env_remove("ASSISTANT_DB_HOME");
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn assert_ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        stdout(out),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout(out)
-}
-
-/// A temporary home for the embedded default, destroyed at the end.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
-        Home { dir }
-    }
-
-    fn home(&self) -> std::path::PathBuf {
-        self.dir.path().join("home")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = command(self.dir.path());
-        cmd.env("ASSISTANT_DB_HOME", self.home()).args(args);
-        cmd
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["local", "destroy", "--yes"]).output();
-    }
-}
+use common::{assert_ok, command, json_of, run, scratch_url, stderr, stdout, Home, Schema};
 
 /// Live processes whose command line mentions `needle` (zombies excluded).
 fn processes_mentioning(needle: &str) -> Vec<u32> {
@@ -106,7 +46,7 @@ fn migrate_verify_and_stop_on_the_embedded_default() {
     );
 
     let status = assert_ok(&run(&mut home.cmd(&["local", "status", "--json"])));
-    let status: serde_json::Value = serde_json::from_str(&status).expect("json");
+    let status = json_of(&status);
     assert_eq!(status["state"], "running");
     let data_dir = status["data_dir"].as_str().expect("data_dir").to_owned();
     assert!(
@@ -163,23 +103,9 @@ fn two_commands_starting_at_once_start_one_server() {
     assert_ok(&verify);
 }
 
-/// A `DATABASE_URL` for a new database on the shared throwaway server.
-async fn scratch_url(migrated: bool) -> String {
-    let server = ScratchServer::shared()
-        .unwrap_or_else(|e| panic!("these tests need PostgreSQL server binaries: {e}"));
-    let options = if migrated {
-        server.migrated_database().await
-    } else {
-        server.empty_database().await
-    }
-    .expect("database");
-    let name = options.get_database().expect("named database").to_owned();
-    server.server().cluster().url(&name)
-}
-
 #[tokio::test]
 async fn database_url_migrate_twice_then_verify() {
-    let url = scratch_url(false).await;
+    let url = scratch_url(Schema::Empty).await;
     let dir = tempfile::tempdir().expect("tempdir");
     for expected in ["001 initial schema", "up to date"] {
         let out = assert_ok(&run(command(dir.path())
@@ -190,13 +116,13 @@ async fn database_url_migrate_twice_then_verify() {
     let out = assert_ok(&run(command(dir.path())
         .args(["verify", "--json"])
         .env("DATABASE_URL", &url)));
-    let report: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let report = json_of(&out);
     assert_eq!(report["passed"], true, "{out}");
 }
 
 #[tokio::test]
 async fn verify_exits_non_zero_and_names_the_drift() {
-    let url = scratch_url(true).await;
+    let url = scratch_url(Schema::Migrated).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut conn: sqlx::PgConnection = sqlx::Connection::connect(&url).await.expect("connect");
     sqlx::raw_sql("DROP INDEX idx_interactions_mode")
@@ -224,7 +150,7 @@ fn an_unreachable_database_fails_verify_without_leaking_the_password() {
         .args(["verify"])
         .env("DATABASE_URL", "postgres://user:hunter2@127.0.0.1:1/none"));
     assert_eq!(out.status.code(), Some(1));
-    let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(all.contains("✗ connection"), "{all}");
     assert!(!all.contains("hunter2"), "password leaked: {all}");
 }

@@ -1,62 +1,17 @@
 //! `assistant-db demo` and `assistant-db metrics`, run as a user would run them against a
 //! fresh migrated database on the shared throwaway PostgreSQL.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-use assistant_db::local::ScratchServer;
+use std::process::Output;
+
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use common::{assert_ok, command, json_of, run, run_against, scratch_url, stderr, Schema};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
-/// The command with a clean environment: no configured database, no `.env` in reach.
-fn command(cwd: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_assistant-db"));
-    cmd.current_dir(cwd)
-        .env_remove("DATABASE_URL")
-        .env_remove("SUPABASE_URL")
-        .env_remove("SUPABASE_KEY")
-        .env_remove("ASSISTANT_DB_HOME");
-    cmd
-}
-
-/// Runs the binary with `args` against `url`, from an empty directory.
-fn run(url: &str, args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().expect("tempdir");
-    command(dir.path())
-        .args(args)
-        .args(["--database-url", url])
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 fn json(out: &Output) -> Value {
-    let stdout = assert_ok(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
-}
-
-/// A `DATABASE_URL` for a new migrated database on the shared throwaway server.
-async fn scratch_url() -> String {
-    let server = ScratchServer::shared()
-        .unwrap_or_else(|e| panic!("these tests need PostgreSQL server binaries: {e}"));
-    let options = server.migrated_database().await.expect("database");
-    let name = options.get_database().expect("named database").to_owned();
-    server.server().cluster().url(&name)
+    json_of(&assert_ok(out))
 }
 
 async fn connect(url: &str) -> PgConnection {
@@ -72,16 +27,19 @@ async fn count(conn: &mut PgConnection, sql: &str) -> i64 {
 
 /// A fresh database holding `demo --count 300 --seed 7`.
 async fn seeded_url() -> String {
-    let url = scratch_url().await;
-    assert_ok(&run(&url, &["demo", "--count", "300", "--seed", "7"]));
+    let url = scratch_url(Schema::Migrated).await;
+    assert_ok(&run_against(
+        &url,
+        &["demo", "--count", "300", "--seed", "7"],
+    ));
     url
 }
 
 #[tokio::test]
 async fn demo_writes_interactions_escalations_and_documents_once() {
-    let url = scratch_url().await;
+    let url = scratch_url(Schema::Migrated).await;
     let hour_before = Utc::now().hour();
-    let first = json(&run(
+    let first = json(&run_against(
         &url,
         &["demo", "--count", "300", "--seed", "7", "--json"],
     ));
@@ -138,7 +96,7 @@ async fn demo_writes_interactions_escalations_and_documents_once() {
     );
 
     // Same seed again: no failure, and within the same hour (same window) nothing new.
-    let second = json(&run(
+    let second = json(&run_against(
         &url,
         &["demo", "--count", "300", "--seed", "7", "--json"],
     ));
@@ -171,7 +129,7 @@ async fn metrics_json_equals_an_independent_sql_computation() {
     let from = whole_second(first + quarter);
     let to = whole_second(last - quarter);
     let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
-    let out = run(
+    let out = run_against(
         &url,
         &[
             "metrics",
@@ -244,7 +202,7 @@ fn assert_close(got: Option<f64>, want: Option<f64>, what: &str) {
 #[tokio::test]
 async fn metrics_report_has_the_kpis_and_tables() {
     let url = seeded_url().await;
-    let report = assert_ok(&run(&url, &["metrics"]));
+    let report = assert_ok(&run_against(&url, &["metrics"]));
     for label in [
         "Total interactions",
         "Resolved",
@@ -278,7 +236,10 @@ async fn metrics_report_has_the_kpis_and_tables() {
     );
     assert!(report.contains("human_only"), "{report}");
 
-    let empty = assert_ok(&run(&url, &["metrics", "--intent", "no_such_intent"]));
+    let empty = assert_ok(&run_against(
+        &url,
+        &["metrics", "--intent", "no_such_intent"],
+    ));
     assert!(
         empty.contains("Resolution rate") && empty.contains('–') && empty.contains("(none)"),
         "{empty}"
@@ -288,13 +249,11 @@ async fn metrics_report_has_the_kpis_and_tables() {
 #[test]
 fn metrics_rejects_an_unknown_bucket() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = command(dir.path())
+    let out = run(command(dir.path())
         .args(["metrics", "--bucket", "month"])
-        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
-        .output()
-        .expect("the binary runs");
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"));
     assert!(!out.status.success());
-    let stderr = text(&out.stderr);
+    let stderr = stderr(&out);
     assert!(
         stderr.contains("--bucket")
             && stderr.contains("month")

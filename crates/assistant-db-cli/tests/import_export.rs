@@ -1,21 +1,15 @@
 //! `import`, `export`, `log` and `interactions`, run as a user runs them against fresh
 //! databases on a throwaway PostgreSQL.
 
-use std::io::Write;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use assistant_db::local::ScratchServer;
+use common::{
+    assert_args_ok, command, json_of, run_with_stdin, scratch_url, show, stderr, stdout, Schema,
+};
 use serde_json::{json, Value};
-
-/// A `DATABASE_URL` for a new, migrated database on the shared throwaway server.
-async fn scratch_url() -> String {
-    let server = ScratchServer::shared()
-        .unwrap_or_else(|e| panic!("these tests need PostgreSQL server binaries: {e}"));
-    let options = server.migrated_database().await.expect("database");
-    let name = options.get_database().expect("named database").to_owned();
-    server.server().cluster().url(&name)
-}
 
 /// A fresh database and a scratch directory to run the binary in.
 struct Db {
@@ -26,38 +20,24 @@ struct Db {
 impl Db {
     async fn new() -> Self {
         Db {
-            url: scratch_url().await,
+            url: scratch_url(Schema::Migrated).await,
             dir: tempfile::tempdir().expect("tempdir"),
         }
     }
 
     /// Runs `assistant-db ARGS --database-url URL`, feeding `stdin`.
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_assistant-db"));
-        cmd.current_dir(self.dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("SUPABASE_URL")
-            .env_remove("SUPABASE_KEY")
-            .env_remove("ASSISTANT_DB_HOME")
-            .args(args)
-            .args(["--database-url", &self.url])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("the binary runs");
-        let mut input = child.stdin.take().expect("stdin");
-        input
-            .write_all(stdin.unwrap_or_default().as_bytes())
-            .expect("write stdin");
-        drop(input);
-        child.wait_with_output().expect("the binary runs")
+        run_with_stdin(
+            command(self.dir.path())
+                .args(args)
+                .args(["--database-url", &self.url]),
+            stdin.unwrap_or_default(),
+        )
     }
 
     /// Runs and asserts success; returns stdout.
     fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let out = self.run(args, stdin);
-        assert!(out.status.success(), "{args:?} failed: {}", show(&out));
-        stdout(&out)
+        assert_args_ok(args, &self.run(args, stdin))
     }
 
     /// Writes `text` to a file in the scratch directory; returns its path.
@@ -87,27 +67,6 @@ impl Db {
         .await
         .expect("rows")
     }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        stdout(out),
-        stderr(out)
-    )
-}
-
-fn json_of(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 fn ndjson(records: &[Value]) -> String {

@@ -1,40 +1,34 @@
 //! `kill -9` in the middle of logging loses nothing that `log` acknowledged.
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use assistant_db::local::ScratchServer;
 use assistant_db::logger::{Logger, LoggerConfig};
 use assistant_db::Client;
-use sqlx::postgres::PgPoolOptions;
+use common::{command, scratch_db, Schema};
 use uuid::Uuid;
 
 #[tokio::test]
 async fn every_acknowledged_record_survives_kill_9_and_is_stored_once() {
-    let server = ScratchServer::shared()
-        .unwrap_or_else(|e| panic!("this test needs PostgreSQL server binaries: {e}"));
-    let options = server.migrated_database().await.expect("database");
-    let url = server
-        .server()
-        .cluster()
-        .url(options.get_database().expect("named"));
+    let db = scratch_db(Schema::Migrated).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let spool = dir.path().join("spool.db");
 
     // A child logs demo traffic through the logger, printing each id once `log` returned.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_assistant-db"))
+    let mut child = command(dir.path())
         .args([
             "demo",
             "--count",
             "200000",
             "--echo-ids",
             "--database-url",
-            &url,
+            &db.url,
         ])
         .env("ASSISTANT_DB_SPOOL", &spool)
-        .current_dir(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -59,11 +53,7 @@ async fn every_acknowledged_record_survives_kill_9_and_is_stored_once() {
     }
 
     // A new logger on the same spool drains what the dead one left.
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(options)
-        .await
-        .expect("connect");
+    let pool = db.pool().await;
     let logger = Logger::start(Client::from_pool(pool.clone()), LoggerConfig::new(&spool))
         .await
         .expect("a new logger takes over the spool");

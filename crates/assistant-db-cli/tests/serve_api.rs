@@ -3,13 +3,12 @@
 //! pagination, idempotent writes through the spool, metrics equal to the CLI's, health,
 //! Prometheus metrics, the OpenAPI document, and a database outage.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use assistant_db::local::{EphemeralCluster, ScratchServer};
+use assistant_db::local::EphemeralCluster;
+use common::{command_with_home_in, json_of, ok_against, run, scratch_url, stderr, Schema, Served};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -20,33 +19,10 @@ const STARTUP: Duration = Duration::from_secs(60);
 /// How long a spooled write may take to reach the database.
 const SETTLE: Duration = Duration::from_secs(60);
 
-/// The command with a clean environment: no configured database, no `.env` in reach.
-fn command(cwd: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_assistant-db"));
-    cmd.current_dir(cwd)
-        .env_remove("DATABASE_URL")
-        .env_remove("SUPABASE_URL")
-        .env_remove("SUPABASE_KEY")
-        .env_remove("ASSISTANT_DB_API_TOKEN")
-        .env("ASSISTANT_DB_HOME", cwd.join("home"))
-        .env("ASSISTANT_DB_SPOOL", cwd.join("spool.db"));
-    cmd
-}
-
-/// A `DATABASE_URL` for a new migrated database on the shared throwaway server.
-async fn scratch_url() -> String {
-    let server = ScratchServer::shared()
-        .unwrap_or_else(|e| panic!("these tests need PostgreSQL server binaries: {e}"));
-    let options = server.migrated_database().await.expect("database");
-    let name = options.get_database().expect("named database").to_owned();
-    server.server().cluster().url(&name)
-}
-
-/// A running `assistant-db serve`, stopped when dropped.
+/// A running `assistant-db serve` with its home and spool in a directory of its own.
 struct Server {
-    child: Child,
-    base: String,
-    stderr: mpsc::Receiver<String>,
+    /// The process, killed when dropped (first, before `_dir`).
+    served: Served,
     /// The server's working directory (home and spool), removed last.
     _dir: tempfile::TempDir,
 }
@@ -59,72 +35,19 @@ impl Server {
 
     fn start_with(url: &str, token: Option<&str>, args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut cmd = command(dir.path());
-        cmd.arg("serve")
-            .args(args)
-            .env("DATABASE_URL", url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = command_with_home_in(dir.path());
+        cmd.arg("serve").args(args).env("DATABASE_URL", url);
         if let Some(token) = token {
             cmd.env("ASSISTANT_DB_API_TOKEN", token);
         }
-        let mut child = cmd.spawn().expect("the binary runs");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut stderr_pipe = child.stderr.take().expect("stderr");
-        let (lines_tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-        let (stderr_tx, stderr) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr_pipe.read_to_string(&mut text);
-            let _ = stderr_tx.send(text);
-        });
-        let deadline = Instant::now() + STARTUP;
-        let base = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(url) = line.strip_prefix("Dashboard: ") {
-                        break url.trim_end_matches('/').to_owned();
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let err = stderr
-                        .recv_timeout(Duration::from_secs(5))
-                        .unwrap_or_default();
-                    panic!("the server did not start; stderr:\n{err}");
-                }
-            }
-        };
         Server {
-            child,
-            base,
-            stderr,
+            served: Served::start(&mut cmd, STARTUP),
             _dir: dir,
         }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            if let Ok(err) = self.stderr.recv_timeout(Duration::from_secs(2)) {
-                eprintln!("server stderr:\n{err}");
-            }
-        }
+        self.served.url(path)
     }
 }
 
@@ -136,9 +59,19 @@ fn http() -> Client {
         .expect("client")
 }
 
+/// GET `path` without a token, the response as it comes.
+async fn fetch(server: &Server, path: &str) -> reqwest::Response {
+    http().get(server.url(path)).send().await.expect("request")
+}
+
+/// GET `path` without a token, the body as text.
+async fn fetch_text(server: &Server, path: &str) -> String {
+    fetch(server, path).await.text().await.expect("body")
+}
+
 /// GET `path`, returning status and JSON body.
 async fn get(server: &Server, path: &str) -> (StatusCode, Value) {
-    let response = http().get(server.url(path)).send().await.expect("request");
+    let response = fetch(server, path).await;
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -215,7 +148,7 @@ fn interaction(id: &str, mode: &str, timestamp: &str) -> Value {
 
 #[tokio::test]
 async fn invalid_records_get_422_with_index_and_field_and_nothing_is_written() {
-    let url = scratch_url().await;
+    let url = scratch_url(Schema::Migrated).await;
     let server = Server::start(&url, Some(TOKEN));
 
     let batch = json!([
@@ -333,7 +266,7 @@ async fn invalid_records_get_422_with_index_and_field_and_nothing_is_written() {
 
 #[tokio::test]
 async fn oversized_bodies_are_refused_with_413() {
-    let url = scratch_url().await;
+    let url = scratch_url(Schema::Migrated).await;
     let server = Server::start_with(
         &url,
         Some(TOKEN),
@@ -355,7 +288,7 @@ async fn oversized_bodies_are_refused_with_413() {
 
 #[tokio::test]
 async fn writes_need_the_token_and_reads_on_loopback_do_not() {
-    let url = scratch_url().await;
+    let url = scratch_url(Schema::Migrated).await;
     let record = interaction(
         "01900000-0000-7000-8000-0000000000a1",
         "banker",
@@ -395,26 +328,30 @@ async fn writes_need_the_token_and_reads_on_loopback_do_not() {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body["interactions"], json!([record["id"]]));
     assert_eq!(get(&guarded, "/api/interactions").await.0, StatusCode::OK);
-    let page = http().get(guarded.url("/")).send().await.expect("request");
+    let page = fetch(&guarded, "/").await;
     assert_eq!(page.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn other_addresses_need_a_token_for_everything() {
-    let url = scratch_url().await;
+    let url = scratch_url(Schema::Migrated).await;
     // Without a token the server refuses to start.
     let dir = tempfile::tempdir().expect("tempdir");
-    let refused: Output = command(dir.path())
+    let refused = run(command_with_home_in(dir.path())
         .args(["serve", "--addr", "0.0.0.0:0"])
-        .env("DATABASE_URL", &url)
-        .output()
-        .expect("the binary runs");
+        .env("DATABASE_URL", &url));
     assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = stderr(&refused);
     assert!(stderr.contains("ASSISTANT_DB_API_TOKEN"), "{stderr}");
 
     let server = Server::start_with(&url, Some(TOKEN), &["--addr", "0.0.0.0:0"]);
-    let port = server.base.rsplit(':').next().expect("port").to_owned();
+    let port = server
+        .served
+        .base
+        .rsplit(':')
+        .next()
+        .expect("port")
+        .to_owned();
     let local = |path: &str| format!("http://127.0.0.1:{port}{path}");
     let client = http();
     let status = |r: reqwest::Response| r.status();
@@ -499,7 +436,7 @@ async fn other_addresses_need_a_token_for_everything() {
 
 #[tokio::test]
 async fn pages_walk_every_interaction_once_and_writes_are_idempotent() {
-    let url = scratch_url().await;
+    let url = scratch_url(Schema::Migrated).await;
     let server = Server::start(&url, Some(TOKEN));
     // Seven interactions, two of them at the same instant (the id breaks the tie).
     let records: Vec<Value> = (1..=7)
@@ -560,7 +497,7 @@ async fn pages_walk_every_interaction_once_and_writes_are_idempotent() {
 
 #[tokio::test]
 async fn an_interaction_reads_back_with_its_escalations_and_citations() {
-    let url = scratch_url().await;
+    let url = scratch_url(Schema::Migrated).await;
     let server = Server::start(&url, Some(TOKEN));
     let id = "01900000-0000-7000-8000-0000000000c1";
     let record = json!({
@@ -612,11 +549,7 @@ async fn an_interaction_reads_back_with_its_escalations_and_citations() {
         .all(|e| e["interaction_id"] == id));
 
     // The detail page shows the same, escaped.
-    let page = http()
-        .get(server.url(&format!("/interactions/{id}")))
-        .send()
-        .await
-        .expect("request");
+    let page = fetch(&server, &format!("/interactions/{id}")).await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page
         .headers()
@@ -636,7 +569,7 @@ async fn an_interaction_reads_back_with_its_escalations_and_citations() {
 
 #[tokio::test]
 async fn knowledge_documents_are_upserted_by_file_id() {
-    let url = scratch_url().await;
+    let url = scratch_url(Schema::Migrated).await;
     let server = Server::start(&url, Some(TOKEN));
     let put = |body: Value| {
         let server = &server;
@@ -667,26 +600,10 @@ async fn knowledge_documents_are_upserted_by_file_id() {
     assert_eq!(second["documents"][1]["openai_file_id"], "file-def");
 }
 
-/// Runs the binary with `args` against `url`, from an empty directory.
-fn cli(url: &str, args: &[&str]) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = command(dir.path())
-        .args(args)
-        .env("DATABASE_URL", url)
-        .output()
-        .expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[tokio::test]
 async fn api_metrics_equal_the_cli_metrics() {
-    let url = scratch_url().await;
-    cli(
+    let url = scratch_url(Schema::Migrated).await;
+    ok_against(
         &url,
         &[
             "demo",
@@ -724,7 +641,7 @@ async fn api_metrics_equal_the_cli_metrics() {
         assert_eq!(status, StatusCode::OK, "{query}: {api}");
         let mut command = vec!["metrics", "--json"];
         command.extend(args);
-        let expected: Value = serde_json::from_str(&cli(&url, &command)).expect("json");
+        let expected = json_of(&ok_against(&url, &command));
         assert_eq!(api, expected, "{query}");
         assert!(
             api["total_interactions"].as_i64().is_some_and(|n| n > 0),
@@ -733,14 +650,7 @@ async fn api_metrics_equal_the_cli_metrics() {
     }
 
     // The dashboard's tiles carry the same numbers.
-    let html = http()
-        .get(server.url("/?mode=banker"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("html");
+    let html = fetch_text(&server, "/?mode=banker").await;
     let (_, banker) = get(&server, "/api/metrics?mode=banker").await;
     assert!(
         html.contains(&format!(
@@ -757,7 +667,7 @@ async fn api_metrics_equal_the_cli_metrics() {
 
 #[tokio::test]
 async fn health_prometheus_openapi_and_the_empty_dashboard() {
-    let url = scratch_url().await;
+    let url = scratch_url(Schema::Migrated).await;
     let server = Server::start(&url, Some(TOKEN));
     let (status, health) = get(&server, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
@@ -765,23 +675,9 @@ async fn health_prometheus_openapi_and_the_empty_dashboard() {
     assert_eq!(health["database_reachable"], true);
     assert_eq!(health["spool_depth"], 0);
 
-    let empty = http()
-        .get(server.url("/"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("html");
+    let empty = fetch_text(&server, "/").await;
     assert!(empty.contains("No interactions yet"), "{empty}");
-    let filtered = http()
-        .get(server.url("/?mode=banker&from=2030-01-01"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("html");
+    let filtered = fetch_text(&server, "/?mode=banker&from=2030-01-01").await;
     assert!(
         filtered.contains("No interactions match these filters"),
         "{filtered}"
@@ -807,14 +703,7 @@ async fn health_prometheus_openapi_and_the_empty_dashboard() {
         StatusCode::OK
     );
 
-    let text = http()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("text");
+    let text = fetch_text(&server, "/metrics").await;
     for needle in [
         r#"assistant_db_http_requests_total{route="/api/interactions",method="POST",status="202"} 1"#,
         r#"assistant_db_http_requests_total{route="/api/interactions/{id}",method="GET",status="200"} 1"#,
@@ -838,11 +727,7 @@ async fn health_prometheus_openapi_and_the_empty_dashboard() {
     let (status, body) = get(&server, "/api/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body["error"].is_string());
-    let css = http()
-        .get(server.url("/assets/dashboard.css"))
-        .send()
-        .await
-        .expect("request");
+    let css = fetch(&server, "/assets/dashboard.css").await;
     assert_eq!(css.status(), StatusCode::OK);
     assert!(css
         .headers()
@@ -860,7 +745,7 @@ async fn a_database_outage_does_not_fail_the_caller() {
         .await
         .expect("database");
     let url = cluster.cluster().url("assistant");
-    cli(&url, &["migrate"]);
+    ok_against(&url, &["migrate"]);
     let server = Server::start(&url, Some(TOKEN));
 
     cluster.cluster().stop().expect("stop PostgreSQL");
@@ -883,7 +768,7 @@ async fn a_database_outage_does_not_fail_the_caller() {
         health["spool_depth"].as_u64().is_some_and(|d| d >= 1),
         "{health}"
     );
-    let page = http().get(server.url("/")).send().await.expect("request");
+    let page = fetch(&server, "/").await;
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     cluster.cluster().start().expect("restart PostgreSQL");

@@ -1,41 +1,31 @@
 //! `assistant-db spool status|dead|retry` on a spool holding a dead letter.
 
-use std::process::Command;
+mod common;
+
+use std::path::Path;
 use std::time::Duration;
 
-use assistant_db::local::ScratchServer;
 use assistant_db::logger::{Logger, LoggerConfig};
 use assistant_db::model::{AssistantMode, Escalation, Interaction, Outcome};
 use assistant_db::Client;
-use sqlx::postgres::PgPoolOptions;
+use common::{assert_args_ok, command, run, scratch_db, Schema};
 use uuid::Uuid;
 
-fn spool_cmd(spool: &std::path::Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_assistant-db"))
+/// `assistant-db spool ARGS` on `spool`, run in the spool's directory: its stdout as JSON,
+/// or else as a JSON string.
+fn spool_cmd(spool: &Path, args: &[&str]) -> serde_json::Value {
+    let dir = spool.parent().expect("the spool's directory");
+    let out = run(command(dir)
         .arg("spool")
         .args(args)
-        .env("ASSISTANT_DB_SPOOL", spool)
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        .env("ASSISTANT_DB_SPOOL", spool));
+    let text = assert_args_ok(args, &out);
     serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
 }
 
 #[tokio::test]
 async fn status_dead_and_retry_show_and_requeue_refused_records() {
-    let server = ScratchServer::shared()
-        .unwrap_or_else(|e| panic!("this test needs PostgreSQL server binaries: {e}"));
-    let options = server.migrated_database().await.expect("database");
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(options)
-        .await
-        .expect("connect");
+    let pool = scratch_db(Schema::Migrated).await.pool().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let spool = dir.path().join("spool.db");
 
