@@ -8,6 +8,10 @@
 //! - `log` latency, from 1 and from 32 concurrent tasks (group commit);
 //! - sustained end-to-end interactions/s into PostgreSQL through the logger;
 //! - the spec's pattern: one synchronous INSERT per interaction, on the same server.
+//!
+//! Then the same comparison over the REST API, which is what the spec's Python wrapper
+//! uses: a throwaway PostgreSQL behind `postrust` (PostgREST-compatible) on 127.0.0.1,
+//! one REST insert per interaction against the logger draining over REST.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -19,6 +23,11 @@ use assistant_db::model::{AssistantMode, Interaction, Outcome};
 use assistant_db::Client;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{ConnectOptions, Connection};
+
+// The tests' throwaway PostgreSQL and postrust harness.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -192,5 +201,59 @@ async fn main() -> Result<(), Failure> {
         logged_rate / spec_rate
     );
     pool.close().await;
+
+    rest_comparison(dir.path()).await
+}
+
+/// The spec's pattern and the logger, both over the REST API.
+async fn rest_comparison(dir: &std::path::Path) -> Result<(), Failure> {
+    println!("over the REST API (postrust on 127.0.0.1, throwaway PostgreSQL):");
+    let server = common::rest::RestServer::start().await;
+    let client = server.client(common::rest::Role::ServiceRole);
+
+    let n = 1_000;
+    let start = Instant::now();
+    for i in 0..n {
+        client.insert_interaction(&interaction(i)).await?;
+    }
+    let spec_rate = n as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "{:<44} {spec_rate:>9.0} interactions/s",
+        "spec pattern: one REST insert per interaction"
+    );
+
+    let logger =
+        Logger::start(client.clone(), LoggerConfig::new(dir.join("rest-spool.db"))).await?;
+    let total = 32 * 1_000;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..32)
+        .map(|t| {
+            let logger = logger.clone();
+            tokio::spawn(async move {
+                for n in 0..total / 32 {
+                    logger
+                        .log(interaction(t * 100_000 + n))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok::<_, String>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    logger.flush(Duration::from_secs(600)).await?;
+    let logged_rate = total as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "{:<44} {logged_rate:>9.0} interactions/s",
+        "end-to-end through the logger, over REST"
+    );
+    println!(
+        "{:<44} {:>9.1}×",
+        "logger / spec pattern, over REST",
+        logged_rate / spec_rate
+    );
+    logger.shutdown(Duration::from_secs(60)).await?;
     Ok(())
 }
