@@ -25,7 +25,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{ConnectOptions, Connection};
 
 // The tests' throwaway PostgreSQL and postrust harness.
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -4,6 +4,7 @@
 //! (`log_interactions`, `upsert_knowledge_documents`, `interaction_metrics`), so every
 //! transport inserts and aggregates in exactly the same way, inside PostgreSQL.
 
+mod copy;
 mod postgres;
 pub mod rest;
 
