@@ -166,27 +166,7 @@ async fn main() -> Result<(), Failure> {
     logger.flush(Duration::from_secs(300)).await?;
 
     // Sustained end-to-end: log 100,000 from 32 tasks, then wait until all are stored.
-    let total = 100_000;
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..32)
-        .map(|t| {
-            let logger = logger.clone();
-            tokio::spawn(async move {
-                for n in 0..total / 32 {
-                    logger
-                        .log(interaction(t * 100_000 + n))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Ok::<_, String>(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
-    logger.flush(Duration::from_secs(600)).await?;
-    let logged_rate = (total / 32 * 32) as f64 / start.elapsed().as_secs_f64();
+    let logged_rate = end_to_end(&logger, 100_000).await?;
     println!(
         "{:<44} {logged_rate:>9.0} interactions/s (logged, spooled and stored)",
         "end-to-end through the logger"
@@ -214,6 +194,31 @@ async fn main() -> Result<(), Failure> {
     rest_comparison(dir.path()).await
 }
 
+/// Logs `total` interactions from 32 tasks, waits until all are stored; returns the rate.
+async fn end_to_end(logger: &Logger, total: usize) -> Result<f64, Failure> {
+    const TASKS: usize = 32;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let logger = logger.clone();
+            tokio::spawn(async move {
+                for n in 0..total / TASKS {
+                    logger
+                        .log(interaction(t * 1_000_000 + n))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok::<_, String>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    logger.flush(Duration::from_secs(600)).await?;
+    Ok((total / TASKS * TASKS) as f64 / start.elapsed().as_secs_f64())
+}
+
 /// The spec's pattern and the logger, both over the REST API.
 async fn rest_comparison(dir: &std::path::Path) -> Result<(), Failure> {
     println!("over the REST API (postrust on 127.0.0.1, throwaway PostgreSQL):");
@@ -233,27 +238,7 @@ async fn rest_comparison(dir: &std::path::Path) -> Result<(), Failure> {
 
     let logger =
         Logger::start(client.clone(), LoggerConfig::new(dir.join("rest-spool.db"))).await?;
-    let total = 32 * 1_000;
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..32)
-        .map(|t| {
-            let logger = logger.clone();
-            tokio::spawn(async move {
-                for n in 0..total / 32 {
-                    logger
-                        .log(interaction(t * 100_000 + n))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Ok::<_, String>(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
-    logger.flush(Duration::from_secs(600)).await?;
-    let logged_rate = total as f64 / start.elapsed().as_secs_f64();
+    let logged_rate = end_to_end(&logger, 32_000).await?;
     println!(
         "{:<44} {logged_rate:>9.0} interactions/s",
         "end-to-end through the logger, over REST"
