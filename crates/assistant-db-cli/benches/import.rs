@@ -49,31 +49,14 @@ const METRICS_RUNS: usize = 5;
 /// Length of the generated window and of the metrics window.
 const DAYS: u32 = 30;
 
-/// Every column of `interactions`, in the model's order.
-const COLUMNS: [&str; 22] = [
-    "id",
-    "timestamp",
-    "assistant_mode",
-    "session_id",
-    "user_query",
-    "intent_name",
-    "intent_category",
-    "classification_reason",
-    "step_1_intent_completed",
-    "step_2_routing_decision",
-    "step_3_retrieval_performed",
-    "step_4_response_generated",
-    "step_5_confidence_score",
-    "step_6_escalation_triggered",
-    "outcome",
-    "confidence_score",
-    "escalation_reason",
-    "response_text",
-    "citations",
-    "retrieved_chunks_count",
-    "processing_time_ms",
-    "created_at",
-];
+/// Every column of `interactions`, in the spec's order (the list `verify` checks).
+fn columns() -> Vec<&'static str> {
+    assistant_db::verify::expected::TABLES[0]
+        .columns
+        .iter()
+        .map(|c| c.name)
+        .collect()
+}
 
 /// The row count: `IMPORT_BENCH_ROWS`, or the first numeric argument, or the default.
 /// (`cargo bench` passes `--bench`, which is ignored.)
@@ -119,7 +102,7 @@ struct Generated {
 fn generate(config: &DemoConfig, ndjson: &Path, csv: &Path) -> Result<Generated, Failure> {
     let mut json_out = BufWriter::with_capacity(1 << 20, File::create(ndjson)?);
     let mut csv_out = BufWriter::with_capacity(1 << 20, File::create(csv)?);
-    csv_out.write_all(COLUMNS.join(",").as_bytes())?;
+    csv_out.write_all(columns().join(",").as_bytes())?;
     csv_out.write_all(b"\n")?;
     let mut stats = Generated {
         ndjson_bytes: 0,
@@ -143,7 +126,7 @@ fn generate(config: &DemoConfig, ndjson: &Path, csv: &Path) -> Result<Generated,
             return Err("an interaction did not serialize as a JSON object".into());
         };
         line.clear();
-        for (n, column) in COLUMNS.iter().enumerate() {
+        for (n, column) in columns().iter().enumerate() {
             if n > 0 {
                 line.push(',');
             }
@@ -338,7 +321,11 @@ async fn main() -> Result<(), Failure> {
 
     let copy_sql = format!(
         "\\copy public.interactions({}) FROM '{}' WITH (FORMAT csv, HEADER)",
-        COLUMNS.map(|c| format!("\"{c}\"")).join(", "),
+        columns()
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
         path(&csv)
     );
     let ndjson_arg = ndjson.to_string_lossy().into_owned();

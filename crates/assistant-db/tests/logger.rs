@@ -88,6 +88,20 @@ fn interaction(n: usize) -> Interaction {
     .expect("valid")
 }
 
+/// Logs interactions numbered `range`, waiting for each; returns their ids.
+async fn log_many(logger: &Logger, range: std::ops::Range<usize>) -> Vec<Uuid> {
+    let mut logged = Vec::new();
+    for n in range {
+        let i = interaction(n);
+        logged.push(i.id);
+        logger
+            .log(i)
+            .await
+            .expect("log returns once the record is on disk");
+    }
+    logged
+}
+
 fn assert_exactly_once(stored: &[Uuid], logged: &[Uuid]) {
     let unique: HashSet<_> = stored.iter().collect();
     assert_eq!(unique.len(), stored.len(), "duplicates in the database");
@@ -107,15 +121,8 @@ async fn database_down_at_start_then_everything_arrives_once() {
         .await
         .expect("logger starts without a database");
 
-    let mut logged = Vec::new();
-    for n in 0..1000 {
-        let i = interaction(n);
-        logged.push(i.id);
-        logger
-            .log(i)
-            .await
-            .expect("log returns once on disk, database or not");
-    }
+    // `log` returns once the record is on disk, database or not.
+    let logged = log_many(&logger, 0..1000).await;
     let err = logger
         .flush(Duration::from_millis(300))
         .await
@@ -268,12 +275,7 @@ async fn a_full_spool_refuses_with_a_typed_error_and_drops_nothing() {
     )
     .await
     .expect("logger");
-    let mut logged = Vec::new();
-    for n in 0..5 {
-        let i = interaction(n);
-        logged.push(i.id);
-        logger.log(i).await.expect("room for five");
-    }
+    let logged = log_many(&logger, 0..5).await;
     assert!(matches!(
         logger.log(interaction(5)).await,
         Err(Error::SpoolFull(_))
@@ -364,12 +366,7 @@ async fn a_new_logger_resumes_what_the_last_one_left() {
     let first = Logger::start(db.client(), config(&dir))
         .await
         .expect("logger");
-    let mut logged = Vec::new();
-    for n in 0..100 {
-        let i = interaction(n);
-        logged.push(i.id);
-        first.log(i).await.expect("log");
-    }
+    let logged = log_many(&first, 0..100).await;
     assert!(
         Logger::start(db.client(), config(&dir)).await.is_err(),
         "one logger per spool"
