@@ -388,3 +388,100 @@ async fn a_new_logger_resumes_what_the_last_one_left() {
         .await
         .expect("shutdown");
 }
+
+#[tokio::test]
+async fn escalations_wait_for_their_interactions_while_batches_overlap() {
+    let db = Database::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Small batches, four in flight: an interaction and its escalation, logged as two
+    // entries one after the other, often land in different batches sent at once.
+    let logger = Logger::start(
+        db.client(),
+        LoggerConfig {
+            batch_size: 5,
+            deliveries: 4,
+            ..config(&dir)
+        },
+    )
+    .await
+    .expect("logger");
+    let mut logged = Vec::new();
+    for n in 0..300 {
+        let i = interaction(n);
+        let escalation = Escalation::new(i.id, "low_confidence", "check").expect("valid");
+        logged.push(i.id);
+        logger.log(i).await.expect("log");
+        logger.log_escalation(escalation).await.expect("log");
+    }
+    logger.flush(Duration::from_secs(60)).await.expect("flush");
+    let stats = logger.stats().await.expect("stats");
+    assert_eq!((stats.stored, stats.dead), (600, 0), "{stats:?}");
+    assert_exactly_once(&db.ids().await, &logged);
+    let mut conn = db
+        .server
+        .cluster()
+        .connect_options(DEFAULT_DATABASE)
+        .connect()
+        .await
+        .expect("connect");
+    let escalated: Vec<Uuid> = sqlx::query_scalar("SELECT interaction_id FROM escalations")
+        .fetch_all(&mut conn)
+        .await
+        .expect("escalations");
+    assert_exactly_once(&escalated, &logged);
+    logger
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+}
+
+#[tokio::test]
+async fn dead_letters_requeued_by_another_process_reach_the_database() {
+    let db = Database::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logger = Logger::start(db.client(), config(&dir))
+        .await
+        .expect("logger");
+    // Refused at first: its interaction is not stored yet.
+    let late = interaction(1);
+    let escalation = Escalation::new(late.id, "low_confidence", "late").expect("valid");
+    logger.log_escalation(escalation).await.expect("log");
+    logger.flush(Duration::from_secs(30)).await.expect("flush");
+    assert_eq!(logger.stats().await.expect("stats").dead, 1);
+
+    // Once the interaction exists, `assistant-db spool retry` re-queues it from another
+    // process while this logger keeps running; the logger finds and stores it.
+    db.client().insert_interaction(&late).await.expect("insert");
+    let spool = SpoolFile::inspect(logger.spool_path())
+        .await
+        .expect("inspect");
+    assert_eq!(spool.retry_dead(None).await.expect("retry"), 1);
+    let mut conn = db
+        .server
+        .cluster()
+        .connect_options(DEFAULT_DATABASE)
+        .connect()
+        .await
+        .expect("connect");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM escalations")
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+        if stored == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the re-queued escalation never reached the database"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = spool.status().await.expect("status");
+    assert_eq!((status.dead, status.pending), (0, 0), "{status:?}");
+    logger
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+}

@@ -1,100 +1,280 @@
 //! The drain: moves spooled entries to the database in batches, retrying what may
 //! succeed later and dead-lettering what the database refuses for good.
+//!
+//! Up to `deliveries` batches are on their way at once: while the database stores one,
+//! the next is read from the spool and sent. Batches finish in any order but are
+//! acknowledged in order, so `done` (everything up to it is stored or dead) only moves
+//! forward over a contiguous prefix. A batch holding an escalation of an interaction
+//! logged earlier waits until every batch before it is done, as it would in a single
+//! line. After a retryable failure the drain lets the other batches finish, backs off,
+//! and reads the spool again from the first entry not yet done: what was stored in the
+//! meantime is no longer there, and the rest is sent again.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures_util::stream::{FuturesOrdered, StreamExt};
 use tokio::sync::watch;
 
 use super::spool::{age_ms, SpoolFile, Spooled};
+use super::writer::Writer;
 use super::Shared;
 use crate::error::{Error, Result};
+use crate::model::Interaction;
 use crate::Client;
+
+/// How often the drain folds the WAL back into the spool file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// What became of a batch: the last sequence number finished with, or the retryable
+/// error with how far it got.
+type Outcome = std::result::Result<i64, (Option<i64>, Error)>;
+
+type Delivery = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+/// The drain's state between batches.
+struct Drain {
+    spool: SpoolFile,
+    writer: Writer,
+    shared: Arc<Shared>,
+    client: Client,
+    done: watch::Sender<i64>,
+    /// Every entry up to here has been read into a batch (done or in flight).
+    cursor: i64,
+    in_flight: FuturesOrdered<Delivery>,
+    /// Consecutive failed attempts, for the backoff.
+    attempt: u32,
+    /// When the oldest unread entry of a partial batch is due, once looked up.
+    partial_due: Option<Instant>,
+    checkpointed: Instant,
+}
 
 /// Drains until the logger stops.
 pub(super) async fn drain_loop(
     spool: SpoolFile,
+    writer: Writer,
     shared: Arc<Shared>,
     client: Client,
     done: watch::Sender<i64>,
 ) {
-    let mut attempt: u32 = 0;
-    let mut checkpointed = std::time::Instant::now();
-    loop {
-        if shared.stopping.load(Ordering::Acquire) {
-            return;
-        }
-        // The writer never checkpoints (it must only sync): fold the WAL back here.
-        if checkpointed.elapsed() >= Duration::from_secs(1) {
-            if let Err(e) = spool.checkpoint().await {
-                tracing::warn!(error = %e, "spool checkpoint failed");
+    let cursor = *done.borrow();
+    let mut drain = Drain {
+        spool,
+        writer,
+        shared,
+        client,
+        done,
+        cursor,
+        in_flight: FuturesOrdered::new(),
+        attempt: 0,
+        partial_due: None,
+        checkpointed: Instant::now(),
+    };
+    drain.run().await;
+}
+
+impl Drain {
+    async fn run(&mut self) {
+        let depth = self.shared.config.deliveries.max(1);
+        loop {
+            if self.shared.stopping.load(Ordering::Acquire) {
+                return;
             }
-            checkpointed = std::time::Instant::now();
-        }
-        let batch = match spool.fetch(shared.config.batch_size).await {
-            Ok(batch) => batch,
-            Err(e) => {
-                shared.set_error(Some(e.to_string()));
-                backoff(&shared, &mut attempt).await;
+            self.checkpoint_now_and_then().await;
+            if let Err(e) = self.fill(depth).await {
+                self.fail(None, e).await;
                 continue;
+            }
+            if self.in_flight.is_empty() {
+                self.idle().await;
+                continue;
+            }
+            let work = self.shared.work.notified();
+            tokio::select! {
+                Some(outcome) = self.in_flight.next() => {
+                    self.settle(outcome).await;
+                }
+                _ = work, if self.in_flight.len() < depth => {}
+            }
+        }
+    }
+
+    /// Starts batches until `depth` are in flight or none is ready.
+    async fn fill(&mut self, depth: usize) -> Result<()> {
+        while self.in_flight.len() < depth {
+            let appended = self.shared.appended.load(Ordering::Acquire);
+            if appended <= self.cursor || !self.due(appended).await? {
+                return Ok(());
+            }
+            let batch = self
+                .spool
+                .fetch(self.cursor, self.shared.config.batch_size)
+                .await?;
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                // Nothing after the cursor although the writer got further: those
+                // entries were dead-lettered or removed by someone else.
+                self.cursor = self.cursor.max(appended);
+                self.acknowledge_idle();
+                return Ok(());
+            };
+            if batch.iter().any(Spooled::depends_on_earlier) {
+                // It may name an interaction of an earlier batch: let those finish.
+                while let Some(outcome) = self.in_flight.next().await {
+                    if !self.settle(outcome).await {
+                        return Ok(()); // The batch is read again after the backoff.
+                    }
+                }
+            }
+            self.cursor = last;
+            self.partial_due = None;
+            self.in_flight.push_back(Box::pin(deliver(
+                self.writer.clone(),
+                Arc::clone(&self.shared),
+                self.client.clone(),
+                batch,
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the entries after the cursor make a batch to send now: a full one, a
+    /// partial one whose oldest entry waited `flush_interval`, or any during a flush.
+    async fn due(&mut self, appended: i64) -> Result<bool> {
+        let config = &self.shared.config;
+        let waiting = (appended - self.cursor).max(0) as u64;
+        if waiting >= config.batch_size as u64 || self.shared.flushing.load(Ordering::Acquire) > 0 {
+            return Ok(true);
+        }
+        let due = match self.partial_due {
+            Some(due) => due,
+            None => {
+                let Some(logged_at) = self.spool.logged_at_after(self.cursor).await? else {
+                    return Ok(true); // Nothing there: the fetch finds out and moves on.
+                };
+                let age = Duration::from_millis(age_ms(logged_at));
+                let due = Instant::now() + config.flush_interval.saturating_sub(age);
+                self.partial_due = Some(due);
+                due
             }
         };
-        if batch.is_empty() {
-            wait_for_work(&shared, shared.config.flush_interval).await;
-            continue;
-        }
-        let partial = batch.len() < shared.config.batch_size;
-        if partial && shared.flushing.load(Ordering::Acquire) == 0 {
-            // Let a partial batch fill up until its oldest entry is `flush_interval` old.
-            let age = Duration::from_millis(oldest_age(&spool).await);
-            if let Some(wait) = shared
-                .config
-                .flush_interval
-                .checked_sub(age)
-                .filter(|w| !w.is_zero())
-            {
-                wait_for_work(&shared, wait).await;
-                continue;
-            }
-        }
-        match deliver(&spool, &shared, &client, &batch).await {
+        Ok(Instant::now() >= due)
+    }
+
+    /// Records what became of the oldest batch in flight; false after a failure.
+    async fn settle(&mut self, outcome: Outcome) -> bool {
+        match outcome {
             Ok(last) => {
-                attempt = 0;
-                shared.set_error(None);
-                done.send_replace(last);
-            }
-            Err((last, e)) => {
-                if let Some(last) = last {
-                    done.send_replace(last);
+                self.attempt = 0;
+                self.shared.set_error(None);
+                if self.in_flight.is_empty() {
+                    self.acknowledge_idle();
+                } else {
+                    self.done.send_if_modified(|d| advance(d, last));
                 }
-                shared.retried.fetch_add(1, Ordering::Relaxed);
-                shared.set_error(Some(e.to_string()));
-                tracing::warn!(error = %e, "database write failed; retrying");
-                backoff(&shared, &mut attempt).await;
+                true
+            }
+            Err((got_to, e)) => {
+                self.fail(got_to, e).await;
+                false
             }
         }
+    }
+
+    /// With nothing in flight, everything read so far is done.
+    fn acknowledge_idle(&self) {
+        let cursor = self.cursor;
+        self.done.send_if_modified(|d| advance(d, cursor));
+    }
+
+    /// After a retryable failure: lets the other batches finish, backs off, and rewinds
+    /// to the first entry not yet done.
+    async fn fail(&mut self, got_to: Option<i64>, error: Error) {
+        if let Some(last) = got_to {
+            self.done.send_if_modified(|d| advance(d, last));
+        }
+        // What the others stored has left the spool; `done` cannot pass the failed
+        // batch, and moves on once that one is stored.
+        while self.in_flight.next().await.is_some() {}
+        self.cursor = *self.done.borrow();
+        self.partial_due = None;
+        self.shared.retried.fetch_add(1, Ordering::Relaxed);
+        self.shared.set_error(Some(error.to_string()));
+        tracing::warn!(error = %error, "database write failed; retrying");
+        self.backoff().await;
+    }
+
+    /// Waits for new entries, a flush, or the partial batch's deadline. The wait is
+    /// bounded so that entries appended by another process (`spool retry`) are found.
+    async fn idle(&mut self) {
+        let interval = self.shared.config.flush_interval;
+        let wait = self
+            .partial_due
+            .map_or(interval, |due| {
+                due.saturating_duration_since(Instant::now())
+            })
+            .min(interval);
+        let woken = tokio::time::timeout(wait, self.shared.work.notified()).await;
+        if woken.is_err() {
+            // A quiet spell: look for entries the writer did not append.
+            if let Ok(seq) = self.spool.last_seq().await {
+                self.shared.appended.fetch_max(seq, Ordering::AcqRel);
+            }
+        }
+    }
+
+    async fn checkpoint_now_and_then(&mut self) {
+        if self.checkpointed.elapsed() >= CHECKPOINT_EVERY {
+            if let Err(e) = self.spool.checkpoint().await {
+                tracing::warn!(error = %e, "spool checkpoint failed");
+            }
+            self.checkpointed = Instant::now();
+        }
+    }
+
+    /// Sleeps for an exponentially growing, jittered delay (in [d/2, d]).
+    async fn backoff(&mut self) {
+        let config = &self.shared.config;
+        let base = config
+            .min_backoff
+            .saturating_mul(1u32 << self.attempt.min(16));
+        let ceiling = base.min(config.max_backoff);
+        self.attempt = self.attempt.saturating_add(1);
+        let half = ceiling / 2;
+        let jitter = half.mul_f64(rand::random::<f64>());
+        tokio::time::sleep(half + jitter).await;
+    }
+}
+
+/// Moves `done` forward to `to`, never back.
+fn advance(done: &mut i64, to: i64) -> bool {
+    if to > *done {
+        *done = to;
+        true
+    } else {
+        false
     }
 }
 
 /// Writes a batch; on a record-level refusal, writes its entries one by one so only the
-/// poison ones are dead-lettered. Returns the last sequence number finished with, or the
-/// retryable error (with how far it got).
+/// poison ones are dead-lettered.
 async fn deliver(
-    spool: &SpoolFile,
-    shared: &Shared,
-    client: &Client,
-    batch: &[Spooled],
-) -> std::result::Result<i64, (Option<i64>, Error)> {
+    writer: Writer,
+    shared: Arc<Shared>,
+    client: Client,
+    batch: Vec<Spooled>,
+) -> Outcome {
     let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
         return Err((None, Error::Unavailable("empty batch".into())));
     };
-    match write(client, batch).await {
+    match write(&client, &batch).await {
         Ok(()) => {
             let bytes = batch.iter().map(Spooled::bytes).sum();
             finish(
-                spool,
-                shared,
+                &writer,
+                &shared,
                 first.seq,
                 last.seq,
                 batch.len() as u64,
@@ -108,15 +288,15 @@ async fn deliver(
         Err(_) => {} // Find the poison entries one by one below.
     }
     let mut done = None;
-    for entry in batch {
-        match write(client, std::slice::from_ref(entry)).await {
-            Ok(()) => finish(spool, shared, entry.seq, entry.seq, 1, entry.bytes())
+    for entry in &batch {
+        match write(&client, std::slice::from_ref(entry)).await {
+            Ok(()) => finish(&writer, &shared, entry.seq, entry.seq, 1, entry.bytes())
                 .await
                 .map_err(|e| (done, e))?,
             Err(e) if is_record_error(&e) => {
                 tracing::error!(seq = entry.seq, error = %e, "the database refused a record; it is in the dead-letter table");
-                spool
-                    .bury(entry.seq, &e.to_string())
+                writer
+                    .bury(entry.seq, e.to_string())
                     .await
                     .map_err(|e| (done, e))?;
                 shared.dead.fetch_add(1, Ordering::Relaxed);
@@ -129,19 +309,32 @@ async fn deliver(
     Ok(last.seq)
 }
 
-/// Sends entries as two JSON arrays, joined from the spooled text without re-encoding.
+/// Writes entries in one transaction. Straight to PostgreSQL, interactions travel by
+/// binary `COPY` (the spooled JSON is parsed back into checked records first); over
+/// REST, both kinds travel as JSON arrays joined from the spooled text.
 async fn write(client: &Client, entries: &[Spooled]) -> Result<()> {
     let join = |parts: Vec<&str>| format!("[{}]", parts.join(","));
-    let interactions = join(
-        entries
-            .iter()
-            .filter_map(|e| e.interaction.as_deref())
-            .collect(),
-    );
     let escalations = join(
         entries
             .iter()
             .filter_map(|e| e.escalation.as_deref())
+            .collect(),
+    );
+    if let Some(store) = client.postgres() {
+        let interactions = entries
+            .iter()
+            .filter_map(|e| e.interaction.as_deref())
+            .map(|json| Interaction::from_json(json).map_err(Error::from))
+            .collect::<Result<Vec<_>>>()?;
+        return store
+            .log_copy(&interactions, &escalations)
+            .await
+            .map(|_| ());
+    }
+    let interactions = join(
+        entries
+            .iter()
+            .filter_map(|e| e.interaction.as_deref())
             .collect(),
     );
     client
@@ -151,14 +344,14 @@ async fn write(client: &Client, entries: &[Spooled]) -> Result<()> {
 }
 
 async fn finish(
-    spool: &SpoolFile,
+    writer: &Writer,
     shared: &Shared,
     first: i64,
     last: i64,
     records: u64,
     bytes: u64,
 ) -> Result<()> {
-    spool.remove(first, last).await?;
+    writer.remove(first, last).await?;
     shared.stored.fetch_add(records, Ordering::Relaxed);
     shared.release(records, bytes);
     Ok(())
@@ -177,28 +370,4 @@ fn is_record_error(error: &Error) -> bool {
         } => code.starts_with("22") || code.starts_with("23"),
         _ => false,
     }
-}
-
-async fn oldest_age(spool: &SpoolFile) -> u64 {
-    match spool.oldest_logged_at().await {
-        Ok(Some(at)) => age_ms(at),
-        _ => 0,
-    }
-}
-
-async fn wait_for_work(shared: &Shared, at_most: Duration) {
-    let _ = tokio::time::timeout(at_most, shared.work.notified()).await;
-}
-
-/// Sleeps for an exponentially growing, jittered delay (in [d/2, d]).
-async fn backoff(shared: &Shared, attempt: &mut u32) {
-    let base = shared
-        .config
-        .min_backoff
-        .saturating_mul(1u32 << (*attempt).min(16));
-    let ceiling = base.min(shared.config.max_backoff);
-    *attempt = attempt.saturating_add(1);
-    let half = ceiling / 2;
-    let jitter = half.mul_f64(rand::random::<f64>());
-    tokio::time::sleep(half + jitter).await;
 }

@@ -10,15 +10,17 @@
 //! nothing. Records the database refuses for good go to a dead-letter table with their
 //! error and never block the queue.
 //!
-//! The spool is SQLite (through sqlx) in WAL mode with `synchronous = FULL`: crash-safe,
-//! one fsync per commit, inspectable with the `sqlite3` shell, and driven through the same
-//! sqlx API as the rest of the crate.
+//! The spool is SQLite in WAL mode with `synchronous = FULL` (see [`spool`] for why):
+//! crash-safe, one sync per commit, inspectable with the `sqlite3` shell. One thread
+//! ([`writer`]) makes every change to it; the drain ([`drain`]) reads on a second
+//! connection and keeps a few batches in flight to the database at once.
 
 mod drain;
 mod spool;
+mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,7 @@ use tokio::task::JoinHandle;
 use crate::error::{Error, Result};
 use crate::model::{Escalation, Interaction};
 use crate::Client;
+use writer::Request;
 
 pub use spool::{DeadRecord, SpoolFile, SpoolStatus};
 
@@ -49,6 +52,11 @@ pub struct LoggerConfig {
     pub spool_path: PathBuf,
     /// Records per database write.
     pub batch_size: usize,
+    /// Batches on their way to the database at once (at least 1). More than one lets
+    /// the database work on a batch while the next one is read and sent; completions
+    /// are still acknowledged in order, and an escalation of an earlier entry waits
+    /// for every batch before it.
+    pub deliveries: usize,
     /// The longest a record waits in the spool before a (partial) batch is sent.
     pub flush_interval: Duration,
     /// Most records the spool (and the in-memory buffer) may hold.
@@ -71,6 +79,7 @@ impl LoggerConfig {
         LoggerConfig {
             spool_path: spool_path.into(),
             batch_size: 500,
+            deliveries: 2,
             flush_interval: Duration::from_secs(1),
             max_records: 1_000_000,
             max_bytes: 1 << 30,
@@ -120,6 +129,8 @@ struct Shared {
     stored: AtomicU64,
     retried: AtomicU64,
     dead: AtomicU64,
+    /// Sequence number of the last entry the writer committed.
+    appended: AtomicI64,
     /// Records reserved against `max_records`: buffered or spooled, not yet drained.
     reserved_records: AtomicU64,
     /// Payload bytes reserved against `max_bytes`.
@@ -165,18 +176,6 @@ impl Shared {
     }
 }
 
-/// A write request to the spool writer.
-enum Request {
-    /// Append one entry; `ack` learns once it is on disk.
-    Append {
-        interaction: Option<String>,
-        escalation: Option<String>,
-        ack: Option<oneshot::Sender<Result<()>>>,
-    },
-    /// Reply with the sequence number of the last entry appended so far.
-    Marker { reply: oneshot::Sender<i64> },
-}
-
 /// The logger handle; clone it freely, every clone feeds the same spool.
 #[derive(Debug, Clone)]
 pub struct Logger {
@@ -184,17 +183,8 @@ pub struct Logger {
     requests: mpsc::Sender<Request>,
     /// Highest sequence number the drain has finished with (stored or dead).
     done_through: watch::Receiver<i64>,
-    tasks: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
+    tasks: Arc<std::sync::Mutex<Tasks>>,
     spool: SpoolFile,
-}
-
-impl std::fmt::Debug for Request {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Request::Append { .. } => f.write_str("Append"),
-            Request::Marker { .. } => f.write_str("Marker"),
-        }
-    }
 }
 
 impl Logger {
@@ -209,6 +199,7 @@ impl Logger {
             stored: AtomicU64::new(0),
             retried: AtomicU64::new(0),
             dead: AtomicU64::new(0),
+            appended: AtomicI64::new(last_seq),
             reserved_records: AtomicU64::new(pending_records),
             reserved_bytes: AtomicU64::new(pending_bytes),
             space_freed: Notify::new(),
@@ -221,13 +212,15 @@ impl Logger {
         let (requests, receiver) = mpsc::channel(shared.config.buffer.max(1));
         let first_pending = spool.first_pending_seq().await?;
         let (done_tx, done_through) = watch::channel(first_pending.map_or(last_seq, |s| s - 1));
-        let writer = tokio::spawn(spool::write_loop(
-            spool.clone(),
+        let (writer, writer_thread) = writer::start(
+            spool.path(),
             Arc::clone(&shared),
+            requests.clone(),
             receiver,
-        ));
+        )?;
         let drainer = tokio::spawn(drain::drain_loop(
             spool.clone(),
+            writer,
             Arc::clone(&shared),
             client,
             done_tx,
@@ -236,7 +229,10 @@ impl Logger {
             shared,
             requests,
             done_through,
-            tasks: Arc::new(std::sync::Mutex::new(vec![writer, drainer])),
+            tasks: Arc::new(std::sync::Mutex::new(Tasks {
+                drainer: Some(drainer),
+                writer: Some(writer_thread),
+            })),
             spool,
         })
     }
@@ -353,16 +349,20 @@ impl Logger {
         let flushed = self.flush(timeout).await;
         self.shared.stopping.store(true, Ordering::Release);
         self.shared.work.notify_one();
-        let tasks = match self.tasks.lock() {
-            Ok(mut tasks) => std::mem::take(&mut *tasks),
-            Err(_) => Vec::new(),
+        let (drainer, writer) = match self.tasks.lock() {
+            Ok(mut tasks) => (tasks.drainer.take(), tasks.writer.take()),
+            Err(_) => (None, None),
         };
-        drop(self.requests);
-        for task in tasks {
-            task.abort();
-            let _ = task.await;
+        if let Some(drainer) = drainer {
+            drainer.abort();
+            let _ = drainer.await;
         }
-        self.spool.close().await;
+        // The writer finishes what was queued before, then closes its connection.
+        if self.requests.send(Request::Stop).await.is_ok() {
+            if let Some(writer) = writer {
+                let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+            }
+        }
         flushed
     }
 
@@ -416,6 +416,13 @@ impl Logger {
             c.max_records, c.max_bytes
         ))
     }
+}
+
+/// The logger's background work: the drain task and the writer thread.
+#[derive(Debug)]
+struct Tasks {
+    drainer: Option<JoinHandle<()>>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 /// An entry encoded for the spool: each record as the spec's JSON dict.

@@ -1,26 +1,38 @@
 //! The durable spool: a SQLite file of entries waiting for the database, and of dead
 //! letters the database refused.
+//!
+//! Why SQLite: it is crash-safe with one sync per commit in WAL mode, a reader never
+//! blocks the writer, and an operator can open the file with the `sqlite3` shell. The
+//! file is driven through `rusqlite` on plain threads rather than through an async
+//! driver: the writer ([`super::writer`]) is a single sequential loop whose latency *is*
+//! the latency of `log`, and an async driver would add a hop to a worker thread and back
+//! on every commit. Reads happen here, on a second connection, off the async runtime.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{QueryBuilder, Sqlite};
-use tokio::sync::mpsc;
 
-use super::{Request, Shared};
 use crate::error::{Error, Result};
 
-/// Most requests the writer folds into one transaction (one disk sync).
-const MAX_GROUP: usize = 8192;
-/// Rows per INSERT statement (three parameters each, within SQLite's 32,766).
-const APPEND_CHUNK: usize = 8192;
+/// The tables, created on first use. `AUTOINCREMENT` keeps sequence numbers growing even
+/// when the queue empties, so that the dead-letter table (keyed by them) never sees one
+/// twice, and so that `assistant-db spool retry` may append while a logger runs.
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS spool (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        logged_at_ms INTEGER NOT NULL,
+        interaction TEXT,
+        escalation TEXT);
+    CREATE TABLE IF NOT EXISTS dead (
+        seq INTEGER PRIMARY KEY,
+        logged_at_ms INTEGER NOT NULL,
+        failed_at_ms INTEGER NOT NULL,
+        error TEXT NOT NULL,
+        interaction TEXT,
+        escalation TEXT);";
 
 /// A spooled entry read back for draining.
 #[derive(Debug, Clone)]
@@ -37,6 +49,12 @@ impl Spooled {
     pub fn bytes(&self) -> u64 {
         (self.interaction.as_ref().map_or(0, String::len)
             + self.escalation.as_ref().map_or(0, String::len)) as u64
+    }
+
+    /// True for an escalation of an interaction logged in an earlier entry: it can only
+    /// be stored after that entry is.
+    pub fn depends_on_earlier(&self) -> bool {
+        self.interaction.is_none() && self.escalation.is_some()
     }
 }
 
@@ -70,21 +88,24 @@ pub struct SpoolStatus {
     pub dead: u64,
 }
 
-/// An open spool file.
-#[derive(Debug, Clone)]
+/// An open spool file: the reading side (the logger's writer has its own connection).
+#[derive(Clone)]
 pub struct SpoolFile {
-    /// Appends: every commit reaches the disk (`synchronous = FULL`).
-    pool: SqlitePool,
-    /// Reads, removals and dead letters. A removal lost in a crash only means a replay,
-    /// which client ids make harmless, so these commits skip the sync (`NORMAL`), and
-    /// WAL checkpoints run here instead of in the writer's commit path.
-    drain_pool: SqlitePool,
     path: PathBuf,
-    /// Taken around every write: two connections writing at once would leave one in
-    /// SQLite's busy handler, which sleeps in milliseconds; this queues them instead.
-    write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Reads, checkpoints, and the inspection commands' writes. Its commits skip the
+    /// sync (`NORMAL`): it writes only when re-queuing dead letters, which a crash would
+    /// simply leave dead.
+    reader: Arc<Mutex<Connection>>,
     /// Held by the logger that drains this spool, so that only one does.
     _lock: Option<Arc<File>>,
+}
+
+impl std::fmt::Debug for SpoolFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpoolFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SpoolFile {
@@ -107,48 +128,16 @@ impl SpoolFile {
     }
 
     async fn connect(path: &Path, lock: Option<Arc<File>>) -> Result<Self> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(30));
-        let open = |synchronous, autocheckpoint: &'static str| {
-            SqlitePoolOptions::new().max_connections(1).connect_with(
-                options
-                    .clone()
-                    .synchronous(synchronous)
-                    .pragma("wal_autocheckpoint", autocheckpoint),
-            )
-        };
-        let cannot = |e: sqlx::Error| {
-            Error::Config(format!("cannot open the spool {}: {e}", path.display()))
-        };
-        let pool = open(SqliteSynchronous::Full, "0").await.map_err(cannot)?;
-        let drain_pool = open(SqliteSynchronous::Normal, "1000")
-            .await
-            .map_err(cannot)?;
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS spool (\
-                 seq INTEGER PRIMARY KEY AUTOINCREMENT, \
-                 logged_at_ms INTEGER NOT NULL, \
-                 interaction TEXT, \
-                 escalation TEXT); \
-             CREATE TABLE IF NOT EXISTS dead (\
-                 seq INTEGER PRIMARY KEY, \
-                 logged_at_ms INTEGER NOT NULL, \
-                 failed_at_ms INTEGER NOT NULL, \
-                 error TEXT NOT NULL, \
-                 interaction TEXT, \
-                 escalation TEXT);",
-        )
-        .execute(&pool)
-        .await
-        .map_err(spool_error)?;
+        let owned = path.to_path_buf();
+        let reader = blocking(move || {
+            let conn = open_connection(&owned, Durability::Relaxed)?;
+            conn.execute_batch(SCHEMA).map_err(spool_error)?;
+            Ok(conn)
+        })
+        .await?;
         Ok(SpoolFile {
-            pool,
-            drain_pool,
             path: path.to_path_buf(),
-            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            reader: Arc::new(Mutex::new(reader)),
             _lock: lock,
         })
     }
@@ -158,17 +147,32 @@ impl SpoolFile {
         &self.path
     }
 
+    /// Runs `work` on the reading connection, off the async runtime.
+    async fn read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let reader = Arc::clone(&self.reader);
+        blocking(move || {
+            let mut conn = reader
+                .lock()
+                .map_err(|_| Error::Unavailable("spool: a reader panicked".into()))?;
+            work(&mut conn).map_err(spool_error)
+        })
+        .await
+    }
+
     /// Counts of waiting and dead entries.
     pub async fn status(&self) -> Result<SpoolStatus> {
-        let (pending, bytes) = self.pending_size().await?;
-        let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM dead")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(spool_error)?;
+        let (pending, pending_bytes) = self.pending_size().await?;
+        let dead: i64 = self
+            .read(|c| c.query_row("SELECT count(*) FROM dead", [], |r| r.get(0)))
+            .await?;
         Ok(SpoolStatus {
             path: self.path.clone(),
             pending,
-            pending_bytes: bytes,
+            pending_bytes,
             oldest_age_ms: self.oldest_logged_at().await?.map(age_ms),
             dead: dead.max(0) as u64,
         })
@@ -177,13 +181,25 @@ impl SpoolFile {
     /// Every dead letter, oldest first.
     pub async fn dead_records(&self) -> Result<Vec<DeadRecord>> {
         type Row = (i64, i64, i64, String, Option<String>, Option<String>);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT seq, logged_at_ms, failed_at_ms, error, interaction, escalation \
-             FROM dead ORDER BY seq",
-        )
-        .fetch_all(&self.drain_pool)
-        .await
-        .map_err(spool_error)?;
+        let rows: Vec<Row> = self
+            .read(|c| {
+                let mut statement = c.prepare(
+                    "SELECT seq, logged_at_ms, failed_at_ms, error, interaction, escalation \
+                     FROM dead ORDER BY seq",
+                )?;
+                let rows = statement.query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })?;
+                rows.collect()
+            })
+            .await?;
         let parse = |text: Option<String>| match text {
             Some(t) => serde_json::from_str(&t).unwrap_or(serde_json::Value::String(t)),
             None => serde_json::Value::Null,
@@ -206,231 +222,169 @@ impl SpoolFile {
     }
 
     /// Moves dead letters back into the queue (all, or those with the given sequence
-    /// numbers); returns how many were moved.
+    /// numbers), in one transaction; returns how many were moved.
     pub async fn retry_dead(&self, only: Option<&[i64]>) -> Result<u64> {
-        let mut tx = self.pool.begin().await.map_err(spool_error)?;
-        let seqs: Vec<i64> = match only {
-            Some(seqs) => seqs.to_vec(),
-            None => sqlx::query_scalar("SELECT seq FROM dead ORDER BY seq")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(spool_error)?,
-        };
-        let mut moved = 0;
-        for seq in seqs {
-            let done = sqlx::query(
-                "INSERT INTO spool (logged_at_ms, interaction, escalation) \
-                 SELECT logged_at_ms, interaction, escalation FROM dead WHERE seq = ?",
-            )
-            .bind(seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(spool_error)?;
-            sqlx::query("DELETE FROM dead WHERE seq = ?")
-                .bind(seq)
-                .execute(&mut *tx)
-                .await
-                .map_err(spool_error)?;
-            moved += done.rows_affected();
-        }
-        tx.commit().await.map_err(spool_error)?;
-        Ok(moved)
+        let only = only.map(<[i64]>::to_vec);
+        self.read(move |c| {
+            let tx = c.transaction()?;
+            let seqs: Vec<i64> = match only {
+                Some(seqs) => seqs,
+                None => {
+                    let mut statement = tx.prepare("SELECT seq FROM dead ORDER BY seq")?;
+                    let seqs = statement
+                        .query_map([], |r| r.get(0))?
+                        .collect::<rusqlite::Result<_>>()?;
+                    seqs
+                }
+            };
+            let mut moved = 0;
+            for seq in seqs {
+                moved += tx.execute(
+                    "INSERT INTO spool (logged_at_ms, interaction, escalation) \
+                     SELECT logged_at_ms, interaction, escalation FROM dead WHERE seq = ?1",
+                    [seq],
+                )? as u64;
+                tx.execute("DELETE FROM dead WHERE seq = ?1", [seq])?;
+            }
+            tx.commit()?;
+            Ok(moved)
+        })
+        .await
     }
 
+    /// Entries waiting, and their payload bytes.
     pub(super) async fn pending_size(&self) -> Result<(u64, u64)> {
-        let (count, bytes): (i64, i64) =
-            sqlx::query_as(
-                "SELECT count(*), \
-                        coalesce(sum(coalesce(length(interaction), 0) + coalesce(length(escalation), 0)), 0) \
-                 FROM spool",
-            )
-                .fetch_one(&self.pool)
-                .await
-                .map_err(spool_error)?;
+        let (count, bytes): (i64, i64) = self
+            .read(|c| {
+                c.query_row(
+                    "SELECT count(*), coalesce(sum(coalesce(length(interaction), 0) \
+                         + coalesce(length(escalation), 0)), 0) FROM spool",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+            })
+            .await?;
         Ok((count.max(0) as u64, bytes.max(0) as u64))
     }
 
-    /// The last sequence number ever handed out (0 for a new spool).
+    /// The highest sequence number handed out so far (0 for a new spool).
     pub(super) async fn last_seq(&self) -> Result<i64> {
-        let seq: Option<i64> =
-            sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'spool'")
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(spool_error)?;
-        Ok(seq.unwrap_or(0))
+        self.read(|c| last_seq(c)).await
     }
 
+    /// The sequence number of the oldest waiting entry.
     pub(super) async fn first_pending_seq(&self) -> Result<Option<i64>> {
-        sqlx::query_scalar("SELECT min(seq) FROM spool")
-            .fetch_one(&self.pool)
+        self.read(|c| c.query_row("SELECT min(seq) FROM spool", [], |r| r.get(0)))
             .await
-            .map_err(spool_error)
     }
 
+    /// When the oldest waiting entry was logged (Unix milliseconds).
     pub(super) async fn oldest_logged_at(&self) -> Result<Option<i64>> {
-        sqlx::query_scalar("SELECT logged_at_ms FROM spool ORDER BY seq LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(spool_error)
+        self.logged_at_after(0).await
     }
 
-    /// Appends entries in one transaction (one disk sync); returns the last sequence number.
-    async fn append(&self, entries: &[(Option<String>, Option<String>)]) -> Result<i64> {
-        let now = now_ms();
-        let _writing = self.write_lock.lock().await;
-        // One multi-row INSERT per chunk: a single statement is its own transaction, so
-        // a group costs one round trip and one sync rather than one per entry.
-        let mut last = 0;
-        for chunk in entries.chunks(APPEND_CHUNK) {
-            let mut sql = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO spool (logged_at_ms, interaction, escalation) ",
-            );
-            sql.push_values(chunk, |mut row, (interaction, escalation)| {
-                row.push_bind(now)
-                    .push_bind(interaction.as_deref())
-                    .push_bind(escalation.as_deref());
-            });
-            last = sql
-                .build()
-                .execute(&self.pool)
-                .await
-                .map_err(spool_error)?
-                .last_insert_rowid();
-        }
-        Ok(last)
-    }
-
-    /// The oldest `limit` waiting entries.
-    pub(super) async fn fetch(&self, limit: usize) -> Result<Vec<Spooled>> {
-        let rows: Vec<(i64, Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT seq, interaction, escalation FROM spool ORDER BY seq LIMIT ?")
-                .bind(limit as i64)
-                .fetch_all(&self.drain_pool)
-                .await
-                .map_err(spool_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|(seq, interaction, escalation)| Spooled {
-                seq,
-                interaction,
-                escalation,
-            })
-            .collect())
-    }
-
-    /// Removes entries the database acknowledged (a contiguous range of the queue).
-    pub(super) async fn remove(&self, first: i64, last: i64) -> Result<()> {
-        let _writing = self.write_lock.lock().await;
-        sqlx::query("DELETE FROM spool WHERE seq BETWEEN ? AND ?")
-            .bind(first)
-            .bind(last)
-            .execute(&self.drain_pool)
-            .await
-            .map_err(spool_error)?;
-        Ok(())
-    }
-
-    /// Copies committed WAL pages into the database file without waiting for readers.
-    pub(super) async fn checkpoint(&self) -> Result<()> {
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&self.drain_pool)
-            .await
-            .map_err(spool_error)?;
-        Ok(())
-    }
-
-    /// Moves an entry to the dead-letter table with the database's reason.
-    pub(super) async fn bury(&self, seq: i64, error: &str) -> Result<()> {
-        // Dead letters are kept durably: nothing else holds them.
-        let _writing = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(spool_error)?;
-        sqlx::query(
-            "INSERT OR REPLACE INTO dead (seq, logged_at_ms, failed_at_ms, error, interaction, escalation) \
-             SELECT seq, logged_at_ms, ?, ?, interaction, escalation FROM spool WHERE seq = ?",
-        )
-        .bind(now_ms())
-        .bind(error)
-        .bind(seq)
-        .execute(&mut *tx)
+    /// When the first waiting entry after `seq` was logged (Unix milliseconds).
+    pub(super) async fn logged_at_after(&self, seq: i64) -> Result<Option<i64>> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT logged_at_ms FROM spool WHERE seq > ?1 ORDER BY seq LIMIT 1",
+                [seq],
+                |r| r.get(0),
+            )
+            .optional()
+        })
         .await
-        .map_err(spool_error)?;
-        sqlx::query("DELETE FROM spool WHERE seq = ?")
-            .bind(seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(spool_error)?;
-        tx.commit().await.map_err(spool_error)
     }
 
-    /// Closes the file.
-    pub(super) async fn close(&self) {
-        self.pool.close().await;
-        self.drain_pool.close().await;
+    /// Up to `limit` waiting entries after sequence number `after`, oldest first.
+    pub(super) async fn fetch(&self, after: i64, limit: usize) -> Result<Vec<Spooled>> {
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(
+                "SELECT seq, interaction, escalation FROM spool WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![after, limit as i64], |r| {
+                Ok(Spooled {
+                    seq: r.get(0)?,
+                    interaction: r.get(1)?,
+                    escalation: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// Copies committed WAL pages into the database file without waiting for readers
+    /// or the writer (the writer never checkpoints: its commits must only sync).
+    pub(super) async fn checkpoint(&self) -> Result<()> {
+        self.read(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())))
+            .await
     }
 }
 
-/// The spool writer: folds concurrent appends into one transaction each (group commit).
-pub(super) async fn write_loop(
-    spool: SpoolFile,
-    shared: Arc<Shared>,
-    mut requests: mpsc::Receiver<Request>,
-) {
-    let mut last_seq = spool.last_seq().await.unwrap_or(0);
-    while let Some(first) = requests.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match requests.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
-            }
-        }
-        let mut entries = Vec::new();
-        let mut bytes = 0;
-        let mut acks = Vec::new();
-        let mut markers = Vec::new();
-        for request in group {
-            match request {
-                Request::Append {
-                    interaction,
-                    escalation,
-                    ack,
-                } => {
-                    bytes += (interaction.as_ref().map_or(0, String::len)
-                        + escalation.as_ref().map_or(0, String::len))
-                        as u64;
-                    entries.push((interaction, escalation));
-                    acks.push(ack);
-                }
-                Request::Marker { reply } => markers.push(reply),
-            }
-        }
-        if !entries.is_empty() {
-            match spool.append(&entries).await {
-                Ok(seq) => {
-                    last_seq = seq;
-                    for ack in acks.into_iter().flatten() {
-                        let _ = ack.send(Ok(()));
-                    }
-                    shared.work.notify_one();
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot write to the spool");
-                    shared
-                        .logged
-                        .fetch_sub(entries.len() as u64, Ordering::Relaxed);
-                    shared.release(entries.len() as u64, bytes);
-                    for ack in acks.into_iter().flatten() {
-                        let _ = ack.send(Err(Error::Unavailable(format!(
-                            "the spool cannot be written: {e}"
-                        ))));
-                    }
-                }
-            }
-        }
-        for reply in markers {
-            let _ = reply.send(last_seq);
+/// How a connection's commits reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Durability {
+    /// Every commit is synced (`synchronous = FULL`): what `log` promises.
+    Synced,
+    /// Commits are not synced (`synchronous = NORMAL`); WAL mode keeps the file
+    /// consistent and a crash may lose only the last such commits.
+    Relaxed,
+}
+
+impl Durability {
+    pub(super) fn pragma(self) -> &'static str {
+        match self {
+            Durability::Synced => "FULL",
+            Durability::Relaxed => "NORMAL",
         }
     }
+}
+
+/// Opens a connection in WAL mode that never checkpoints on its own.
+pub(super) fn open_connection(path: &Path, durability: Durability) -> Result<Connection> {
+    let cannot = |e: rusqlite::Error| {
+        Error::Config(format!("cannot open the spool {}: {e}", path.display()))
+    };
+    let conn = Connection::open(path).map_err(cannot)?;
+    conn.busy_timeout(Duration::from_secs(30)).map_err(cannot)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(cannot)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Config(format!(
+            "the spool {} cannot use write-ahead logging (journal mode stays {mode})",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", durability.pragma())
+        .map_err(cannot)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(cannot)?;
+    Ok(conn)
+}
+
+/// The highest sequence number handed out so far (0 for a new spool).
+pub(super) fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    let seq: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'spool'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// Runs blocking SQLite work on tokio's blocking pool.
+async fn blocking<T, F>(work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Unavailable(format!("spool: a blocking task failed: {e}")))?
 }
 
 fn lock_file(path: &Path) -> Result<File> {
@@ -455,11 +409,13 @@ fn lock_file(path: &Path) -> Result<File> {
     Ok(file)
 }
 
-fn spool_error(e: sqlx::Error) -> Error {
+/// A spool failure, as the logger reports it.
+pub(super) fn spool_error(e: rusqlite::Error) -> Error {
     Error::Unavailable(format!("spool: {e}"))
 }
 
-fn now_ms() -> i64 {
+/// Now, in Unix milliseconds.
+pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 

@@ -1,0 +1,250 @@
+//! The spool writer: one thread, one connection, every write to the spool.
+//!
+//! Requests queue on a channel; the thread takes whatever has queued while it was busy
+//! and commits it as one transaction (group commit), so concurrent `log` calls share one
+//! disk sync. Removals of delivered entries and dead letters go through the same thread:
+//! with a single writer, no commit ever waits in SQLite's busy handler (which sleeps in
+//! whole milliseconds). A group that holds only removals commits without a sync — a
+//! removal lost in a crash only means a replay, which client ids make harmless.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use rusqlite::{params, Connection};
+use tokio::sync::{mpsc, oneshot};
+
+use super::spool::{last_seq, now_ms, open_connection, spool_error, Durability};
+use super::Shared;
+use crate::error::{Error, Result};
+
+/// Most requests folded into one transaction.
+const MAX_GROUP: usize = 8192;
+
+/// A request to the writer.
+pub(super) enum Request {
+    /// Append one entry; `ack` learns once it is on disk.
+    Append {
+        interaction: Option<String>,
+        escalation: Option<String>,
+        ack: Option<oneshot::Sender<Result<()>>>,
+    },
+    /// Reply with the sequence number of the last entry appended so far.
+    Marker { reply: oneshot::Sender<i64> },
+    /// Remove the entries in `first..=last` (the database has them).
+    Remove {
+        first: i64,
+        last: i64,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Move an entry to the dead-letter table with the database's reason.
+    Bury {
+        seq: i64,
+        error: String,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Finish what is queued before this, then stop.
+    Stop,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the payload: it holds customer text.
+        f.write_str(match self {
+            Request::Append { .. } => "Append",
+            Request::Marker { .. } => "Marker",
+            Request::Remove { .. } => "Remove",
+            Request::Bury { .. } => "Bury",
+            Request::Stop => "Stop",
+        })
+    }
+}
+
+impl Request {
+    /// Whether committing this request must reach the disk before it is answered.
+    fn needs_sync(&self) -> bool {
+        matches!(self, Request::Append { .. } | Request::Bury { .. })
+    }
+}
+
+/// The handle the drain uses to change the spool.
+#[derive(Debug, Clone)]
+pub(super) struct Writer {
+    requests: mpsc::Sender<Request>,
+}
+
+impl Writer {
+    /// Removes delivered entries `first..=last`.
+    pub async fn remove(&self, first: i64, last: i64) -> Result<()> {
+        let (reply, done) = oneshot::channel();
+        self.call(Request::Remove { first, last, reply }, done)
+            .await?
+    }
+
+    /// Moves entry `seq` to the dead-letter table.
+    pub async fn bury(&self, seq: i64, error: String) -> Result<()> {
+        let (reply, done) = oneshot::channel();
+        self.call(Request::Bury { seq, error, reply }, done).await?
+    }
+
+    async fn call<T>(&self, request: Request, answer: oneshot::Receiver<T>) -> Result<T> {
+        self.requests
+            .send(request)
+            .await
+            .map_err(|_| writer_gone())?;
+        answer.await.map_err(|_| writer_gone())
+    }
+}
+
+/// Opens the writer's connection and starts its thread; returns the handle the drain
+/// uses and the thread.
+pub(super) fn start(
+    path: &Path,
+    shared: Arc<Shared>,
+    requests: mpsc::Sender<Request>,
+    receiver: mpsc::Receiver<Request>,
+) -> Result<(Writer, JoinHandle<()>)> {
+    let conn = open_connection(path, Durability::Synced)?;
+    let thread = std::thread::Builder::new()
+        .name("assistant-db-spool".into())
+        .spawn(move || run(conn, &shared, receiver))
+        .map_err(|e| Error::io("cannot start the spool writer thread", e))?;
+    Ok((Writer { requests }, thread))
+}
+
+fn run(mut conn: Connection, shared: &Shared, mut requests: mpsc::Receiver<Request>) {
+    let mut durability = Durability::Synced;
+    let mut appended = last_seq(&conn).unwrap_or(0);
+    while let Some(first) = requests.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match requests.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let wanted = if group.iter().any(Request::needs_sync) {
+            Durability::Synced
+        } else {
+            Durability::Relaxed
+        };
+        if wanted != durability {
+            match conn.pragma_update(None, "synchronous", wanted.pragma()) {
+                Ok(()) => durability = wanted,
+                Err(e) => tracing::error!(error = %e, "cannot set the spool's synchronous mode"),
+            }
+        }
+        let stop = group.iter().any(|r| matches!(r, Request::Stop));
+        // Never answer a request whose commit did not reach the required durability.
+        let committed = if durability == wanted {
+            commit(&mut conn, &group)
+        } else {
+            Err(Error::Unavailable(
+                "spool: cannot make commits durable".into(),
+            ))
+        };
+        answer(group, committed, shared, &mut appended);
+        if stop {
+            return;
+        }
+    }
+}
+
+/// Writes a group in one transaction; returns the sequence numbers given to its
+/// appends, in order.
+fn commit(conn: &mut Connection, group: &[Request]) -> Result<Vec<i64>> {
+    let now = now_ms();
+    let tx = conn.transaction().map_err(spool_error)?;
+    let mut seqs = Vec::new();
+    for request in group {
+        match request {
+            Request::Append {
+                interaction,
+                escalation,
+                ..
+            } => {
+                tx.prepare_cached(
+                    "INSERT INTO spool (logged_at_ms, interaction, escalation) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut s| s.execute(params![now, interaction, escalation]))
+                .map_err(spool_error)?;
+                seqs.push(tx.last_insert_rowid());
+            }
+            Request::Remove { first, last, .. } => {
+                tx.prepare_cached("DELETE FROM spool WHERE seq BETWEEN ?1 AND ?2")
+                    .and_then(|mut s| s.execute(params![first, last]))
+                    .map_err(spool_error)?;
+            }
+            Request::Bury { seq, error, .. } => {
+                tx.execute(
+                    "INSERT OR REPLACE INTO dead \
+                         (seq, logged_at_ms, failed_at_ms, error, interaction, escalation) \
+                     SELECT seq, logged_at_ms, ?1, ?2, interaction, escalation \
+                     FROM spool WHERE seq = ?3",
+                    params![now, error, seq],
+                )
+                .map_err(spool_error)?;
+                tx.execute("DELETE FROM spool WHERE seq = ?1", [seq])
+                    .map_err(spool_error)?;
+            }
+            Request::Marker { .. } | Request::Stop => {}
+        }
+    }
+    tx.commit().map_err(spool_error)?;
+    Ok(seqs)
+}
+
+/// Answers every request of a group with the outcome of its commit.
+fn answer(group: Vec<Request>, committed: Result<Vec<i64>>, shared: &Shared, appended: &mut i64) {
+    let failure = committed.as_ref().err().map(ToString::to_string);
+    if let Ok(Some(&last)) = committed.as_ref().map(|seqs| seqs.last()) {
+        *appended = last;
+        shared.appended.fetch_max(last, Ordering::AcqRel);
+        shared.work.notify_one();
+    }
+    if let Some(e) = &failure {
+        tracing::error!(error = %e, "cannot write to the spool");
+        shared.set_error(Some(e.clone()));
+    }
+    let fail = |e: &str| {
+        Err(Error::Unavailable(format!(
+            "the spool cannot be written: {e}"
+        )))
+    };
+    for request in group {
+        match request {
+            Request::Append {
+                interaction,
+                escalation,
+                ack,
+            } => {
+                if let Some(e) = &failure {
+                    let bytes = interaction.as_ref().map_or(0, String::len)
+                        + escalation.as_ref().map_or(0, String::len);
+                    shared.logged.fetch_sub(1, Ordering::Relaxed);
+                    shared.release(1, bytes as u64);
+                    if let Some(ack) = ack {
+                        let _ = ack.send(fail(e));
+                    }
+                } else if let Some(ack) = ack {
+                    let _ = ack.send(Ok(()));
+                }
+            }
+            Request::Remove { reply, .. } | Request::Bury { reply, .. } => {
+                let _ = reply.send(match &failure {
+                    Some(e) => fail(e),
+                    None => Ok(()),
+                });
+            }
+            Request::Marker { reply } => {
+                let _ = reply.send(*appended);
+            }
+            Request::Stop => {}
+        }
+    }
+}
+
+fn writer_gone() -> Error {
+    Error::Unavailable("the logger has been shut down".into())
+}
