@@ -143,6 +143,11 @@ fn logger_metrics(out: &mut String, stats: &LoggerStats) {
             "Entries moved to the dead-letter table since the server started.",
             stats.dead,
         ),
+        (
+            "unspooled",
+            "Entries handed to log_nowait that could not be written to the spool.",
+            stats.unspooled,
+        ),
     ];
     for (name, help, value) in counters {
         let _ = writeln!(

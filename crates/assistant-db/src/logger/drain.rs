@@ -202,7 +202,11 @@ impl Drain {
         self.partial_due = None;
         self.shared.retried.fetch_add(1, Ordering::Relaxed);
         self.shared.set_error(Some(error.to_string()));
-        tracing::warn!(error = %error, "database write failed; retrying");
+        if needs_an_operator(&error) {
+            tracing::error!(error = %error, "the database refuses the logger's writes until its setup is fixed (key, grants or migrations); entries stay in the spool and are retried");
+        } else {
+            tracing::warn!(error = %error, "database write failed; retrying");
+        }
         self.backoff().await;
     }
 
@@ -355,6 +359,22 @@ async fn finish(
     shared.stored.fetch_add(records, Ordering::Relaxed);
     shared.release(records, bytes);
     Ok(())
+}
+
+/// True when retrying cannot help until someone fixes the setup: a key the server
+/// refuses, missing rights, or a schema without the tables and functions the logger
+/// writes to. The entries are kept and retried all the same: nothing is lost meanwhile.
+fn needs_an_operator(error: &Error) -> bool {
+    match error {
+        Error::Auth(_) | Error::PermissionDenied(_) | Error::Config(_) => true,
+        Error::Database {
+            code: Some(code), ..
+        } => matches!(
+            code.as_str(),
+            "42P01" | "42883" | "42703" | "3D000" | "28000" | "28P01"
+        ),
+        _ => false,
+    }
 }
 
 /// True when the database refused the record itself: retrying it cannot help.

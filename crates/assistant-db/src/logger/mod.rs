@@ -117,6 +117,9 @@ pub struct LoggerStats {
     pub depth: u64,
     /// Age of the oldest entry in the spool, in milliseconds.
     pub oldest_age_ms: Option<u64>,
+    /// Entries handed to `log_nowait` that could not be written to the spool (the
+    /// spool's error is in `last_error`); the next `flush` fails while this grows.
+    pub unspooled: u64,
     /// The last error from the database, while the drain is retrying.
     pub last_error: Option<String>,
 }
@@ -129,6 +132,9 @@ struct Shared {
     stored: AtomicU64,
     retried: AtomicU64,
     dead: AtomicU64,
+    /// `log_nowait` entries the writer failed to spool, and how many `flush` reported.
+    unspooled: AtomicU64,
+    unspooled_reported: AtomicU64,
     /// Sequence number of the last entry the writer committed.
     appended: AtomicI64,
     /// Records reserved against `max_records`: buffered or spooled, not yet drained.
@@ -199,6 +205,8 @@ impl Logger {
             stored: AtomicU64::new(0),
             retried: AtomicU64::new(0),
             dead: AtomicU64::new(0),
+            unspooled: AtomicU64::new(0),
+            unspooled_reported: AtomicU64::new(0),
             appended: AtomicI64::new(last_seq),
             reserved_records: AtomicU64::new(pending_records),
             reserved_bytes: AtomicU64::new(pending_bytes),
@@ -327,7 +335,7 @@ impl Logger {
             tokio::time::timeout_at(deadline.into(), done.wait_for(|&d| d >= target)).await;
         self.shared.flushing.fetch_sub(1, Ordering::AcqRel);
         match waited {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(_)) => self.unspooled_since_last_flush(),
             Ok(Err(_)) => Err(stopped()),
             Err(_) => Err(Error::Unavailable(format!(
                 "flush timed out after {timeout:?} with {} entries still spooled{}",
@@ -341,6 +349,26 @@ impl Logger {
                     .unwrap_or_default()
             ))),
         }
+    }
+
+    /// Fails if `log_nowait` entries could not be spooled since the last flush said so.
+    fn unspooled_since_last_flush(&self) -> Result<()> {
+        let total = self.shared.unspooled.load(Ordering::Acquire);
+        let reported = self.shared.unspooled_reported.swap(total, Ordering::AcqRel);
+        if total <= reported {
+            return Ok(());
+        }
+        Err(Error::Unavailable(format!(
+            "{} entries handed to log_nowait could not be written to the spool{}",
+            total - reported,
+            self.shared
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        )))
     }
 
     /// Flushes, then stops the background tasks. Entries still spooled (after a
@@ -374,6 +402,7 @@ impl Logger {
             stored: self.shared.stored.load(Ordering::Relaxed),
             retried: self.shared.retried.load(Ordering::Relaxed),
             dead: self.shared.dead.load(Ordering::Relaxed),
+            unspooled: self.shared.unspooled.load(Ordering::Acquire),
             depth: self.shared.reserved_records.load(Ordering::Acquire),
             oldest_age_ms: oldest.map(spool::age_ms),
             last_error: self.shared.last_error.lock().ok().and_then(|e| e.clone()),

@@ -224,8 +224,15 @@ fn answer(group: Vec<Request>, committed: Result<Vec<i64>>, shared: &Shared, app
                         + escalation.as_ref().map_or(0, String::len);
                     shared.logged.fetch_sub(1, Ordering::Relaxed);
                     shared.release(1, bytes as u64);
-                    if let Some(ack) = ack {
-                        let _ = ack.send(fail(e));
+                    match ack {
+                        Some(ack) => {
+                            let _ = ack.send(fail(e));
+                        }
+                        // Nobody waits for this one: count it, so `flush` and the
+                        // counters say that it was not spooled.
+                        None => {
+                            shared.unspooled.fetch_add(1, Ordering::AcqRel);
+                        }
                     }
                 } else if let Some(ack) = ack {
                     let _ = ack.send(Ok(()));
