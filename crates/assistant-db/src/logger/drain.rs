@@ -26,9 +26,6 @@ use crate::error::{Error, Result};
 use crate::model::Interaction;
 use crate::Client;
 
-/// How often the drain folds the WAL back into the spool file.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-
 /// What became of a batch: the last sequence number finished with, or the retryable
 /// error with how far it got.
 type Outcome = std::result::Result<i64, (Option<i64>, Error)>;
@@ -49,7 +46,6 @@ struct Drain {
     attempt: u32,
     /// When the oldest unread entry of a partial batch is due, once looked up.
     partial_due: Option<Instant>,
-    checkpointed: Instant,
 }
 
 /// Drains until the logger stops.
@@ -71,7 +67,6 @@ pub(super) async fn drain_loop(
         in_flight: FuturesOrdered::new(),
         attempt: 0,
         partial_due: None,
-        checkpointed: Instant::now(),
     };
     drain.run().await;
 }
@@ -83,7 +78,6 @@ impl Drain {
             if self.shared.stopping.load(Ordering::Acquire) {
                 return;
             }
-            self.checkpoint_now_and_then().await;
             if let Err(e) = self.fill(depth).await {
                 self.fail(None, e).await;
                 continue;
@@ -226,15 +220,6 @@ impl Drain {
             if let Ok(seq) = self.spool.last_seq().await {
                 self.shared.appended.fetch_max(seq, Ordering::AcqRel);
             }
-        }
-    }
-
-    async fn checkpoint_now_and_then(&mut self) {
-        if self.checkpointed.elapsed() >= CHECKPOINT_EVERY {
-            if let Err(e) = self.spool.checkpoint().await {
-                tracing::warn!(error = %e, "spool checkpoint failed");
-            }
-            self.checkpointed = Instant::now();
         }
     }
 

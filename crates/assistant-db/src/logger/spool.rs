@@ -92,7 +92,7 @@ pub struct SpoolStatus {
 #[derive(Clone)]
 pub struct SpoolFile {
     path: PathBuf,
-    /// Reads, checkpoints, and the inspection commands' writes. Its commits skip the
+    /// Reads, and the inspection commands' writes. Its commits skip the
     /// sync (`NORMAL`): it writes only when re-queuing dead letters, which a crash would
     /// simply leave dead.
     reader: Arc<Mutex<Connection>>,
@@ -312,13 +312,6 @@ impl SpoolFile {
             rows.collect()
         })
         .await
-    }
-
-    /// Copies committed WAL pages into the database file without waiting for readers
-    /// or the writer (the writer never checkpoints: its commits must only sync).
-    pub(super) async fn checkpoint(&self) -> Result<()> {
-        self.read(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())))
-            .await
     }
 }
 

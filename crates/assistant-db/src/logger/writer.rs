@@ -6,13 +6,22 @@
 //! with a single writer, no commit ever waits in SQLite's busy handler (which sleeps in
 //! whole milliseconds). A group that holds only removals commits without a sync — a
 //! removal lost in a crash only means a replay, which client ids make harmless.
+//!
+//! The writer also checkpoints, between groups. A checkpoint that copies every frame
+//! lets the next commit start the WAL file over from its beginning, so commits keep
+//! overwriting blocks the file already has; a commit that grows the file must also sync
+//! its new size, which costs about a second sync. A checkpoint running beside the
+//! writer (on another connection) would rarely catch the WAL with no new frame, and the
+//! file would grow for as long as appends keep coming.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection};
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use super::spool::{last_seq, now_ms, open_connection, spool_error, Durability};
@@ -21,6 +30,9 @@ use crate::error::{Error, Result};
 
 /// Most requests folded into one transaction.
 const MAX_GROUP: usize = 8192;
+
+/// The largest the WAL file stays after a burst (SQLite trims it when it starts over).
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
 /// A request to the writer.
 pub(super) enum Request {
@@ -116,7 +128,24 @@ pub(super) fn start(
 fn run(mut conn: Connection, shared: &Shared, mut requests: mpsc::Receiver<Request>) {
     let mut durability = Durability::Synced;
     let mut appended = last_seq(&conn).unwrap_or(0);
-    while let Some(first) = requests.blocking_recv() {
+    let mut checkpoints = Checkpoints::new();
+    if let Err(e) = conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT) {
+        tracing::warn!(error = %e, "cannot limit the spool's WAL size");
+    }
+    loop {
+        let first = match requests.try_recv() {
+            Ok(request) => request,
+            Err(TryRecvError::Empty) => {
+                if checkpoints.due_when_idle() {
+                    checkpoints.run(&conn);
+                }
+                match requests.blocking_recv() {
+                    Some(request) => request,
+                    None => return,
+                }
+            }
+            Err(TryRecvError::Disconnected) => return,
+        };
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match requests.try_recv() {
@@ -144,10 +173,63 @@ fn run(mut conn: Connection, shared: &Shared, mut requests: mpsc::Receiver<Reque
                 "spool: cannot make commits durable".into(),
             ))
         };
+        if committed.is_ok() {
+            checkpoints.count(&group);
+        }
         answer(group, committed, shared, &mut appended);
         if stop {
             return;
         }
+        if checkpoints.due_when_busy() {
+            checkpoints.run(&conn);
+        }
+    }
+}
+
+/// When the writer checkpoints: when it has nothing to do and the WAL holds a second's
+/// or a few thousand rows' worth of changes, or regardless once it holds many more.
+struct Checkpoints {
+    last: Instant,
+    /// Rows inserted or deleted since the last checkpoint.
+    rows: u64,
+}
+
+impl Checkpoints {
+    const EVERY: Duration = Duration::from_secs(1);
+    const ROWS: u64 = 4_096;
+    const ROWS_BUSY: u64 = 32_768;
+
+    fn new() -> Self {
+        Checkpoints {
+            last: Instant::now(),
+            rows: 0,
+        }
+    }
+
+    fn count(&mut self, group: &[Request]) {
+        for request in group {
+            self.rows += match request {
+                Request::Append { .. } | Request::Bury { .. } => 1,
+                Request::Remove { first, last, .. } => (last - first + 1).max(0) as u64,
+                Request::Marker { .. } | Request::Stop => 0,
+            };
+        }
+    }
+
+    fn due_when_idle(&self) -> bool {
+        self.rows > 0 && (self.rows >= Self::ROWS || self.last.elapsed() >= Self::EVERY)
+    }
+
+    fn due_when_busy(&self) -> bool {
+        self.rows >= Self::ROWS_BUSY
+    }
+
+    fn run(&mut self, conn: &Connection) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "spool checkpoint failed");
+        }
+        self.last = Instant::now();
+        self.rows = 0;
     }
 }
 
