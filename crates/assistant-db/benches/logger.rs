@@ -6,7 +6,8 @@
 //! - one disk sync on the spool's disk, as the yardstick: 8 kB rewritten and synced, as
 //!   `pg_test_fsync` measures it (and, for contrast, appended to a growing file);
 //! - `log_nowait` latency, from one task;
-//! - `log` latency, from 1 and from 32 concurrent tasks (group commit);
+//! - `log` latency from 1 task (on a new spool, and once its WAL is reused), each call
+//!   followed by one probe sync, and from 32 concurrent tasks (group commit);
 //! - sustained end-to-end interactions/s into PostgreSQL through the logger;
 //! - the spec's pattern: one synchronous INSERT per interaction, on the same server.
 //!
@@ -64,53 +65,58 @@ fn interaction(n: usize) -> Interaction {
     i
 }
 
-/// How the sync probe writes.
-#[derive(Clone, Copy)]
-enum Probe {
-    /// 8 kB over the start of an existing file, then fdatasync: what `pg_test_fsync`
-    /// measures, and what a commit into a reused WAL costs.
-    Overwrite,
-    /// The same with fsync (what SQLite calls).
-    OverwriteFsync,
-    /// 8 kB at the end of a growing file, then fsync: the file's size changes too.
-    Append,
+/// One disk sync on the spool's disk, the yardstick for `log`: 8 kB rewritten at the
+/// start of an existing file, then fdatasync — what `pg_test_fsync` measures.
+struct SyncProbe {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    block: Vec<u8>,
 }
 
-/// One disk sync on the spool's disk, 500 times: the yardstick for `log`.
-fn disk_sync(dir: &std::path::Path, probe: Probe) -> Result<Vec<Duration>, Failure> {
-    use std::os::unix::fs::FileExt;
-    let path = dir.join("sync-probe");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(&path)?;
-    let block = vec![7u8; 8192];
-    if !matches!(probe, Probe::Append) {
+impl SyncProbe {
+    fn new(dir: &std::path::Path) -> Result<Self, Failure> {
+        use std::os::unix::fs::FileExt;
+        let path = dir.join("sync-probe");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&path)?;
+        let block = vec![7u8; 8192];
         file.write_all_at(&block, 0)?;
         file.sync_all()?;
+        Ok(SyncProbe { file, path, block })
     }
-    let mut samples = Vec::new();
-    for n in 0..500u64 {
+
+    fn once(&self) -> Result<Duration, Failure> {
+        use std::os::unix::fs::FileExt;
         let start = Instant::now();
-        match probe {
-            Probe::Overwrite => {
-                file.write_all_at(&block, 0)?;
-                file.sync_data()?;
-            }
-            Probe::OverwriteFsync => {
-                file.write_all_at(&block, 0)?;
-                file.sync_all()?;
-            }
-            Probe::Append => {
-                file.write_all_at(&block, n * 8192)?;
-                file.sync_all()?;
-            }
-        }
-        samples.push(start.elapsed());
+        self.file.write_all_at(&self.block, 0)?;
+        self.file.sync_data()?;
+        Ok(start.elapsed())
     }
-    std::fs::remove_file(path)?;
-    Ok(samples)
+
+    /// For contrast: 8 kB appended to a growing file and fsynced (the size changes too).
+    fn appends(&self, n: u64) -> Result<Vec<Duration>, Failure> {
+        use std::os::unix::fs::FileExt;
+        let path = self.path.with_extension("append");
+        let file = std::fs::File::create(&path)?;
+        let mut samples = Vec::new();
+        for i in 0..n {
+            let start = Instant::now();
+            file.write_all_at(&self.block, i * 8192)?;
+            file.sync_all()?;
+            samples.push(start.elapsed());
+        }
+        std::fs::remove_file(path)?;
+        Ok(samples)
+    }
+}
+
+impl Drop for SyncProbe {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 #[tokio::main]
@@ -132,17 +138,14 @@ async fn main() -> Result<(), Failure> {
         "assistant-db logger benchmark (durable PostgreSQL, spool in {})",
         dir.path().display()
     );
+    let probe = SyncProbe::new(dir.path())?;
     summary(
-        "disk sync: 8 kB overwrite + fdatasync",
-        disk_sync(dir.path(), Probe::Overwrite)?,
+        "disk sync: 8 kB rewrite + fdatasync (quiet)",
+        (0..500).map(|_| probe.once()).collect::<Result<_, _>>()?,
     );
     summary(
-        "disk sync: 8 kB overwrite + fsync",
-        disk_sync(dir.path(), Probe::OverwriteFsync)?,
-    );
-    summary(
-        "disk sync: 8 kB append + fsync",
-        disk_sync(dir.path(), Probe::Append)?,
+        "disk sync: 8 kB append + fsync (quiet)",
+        probe.appends(500)?,
     );
 
     let config = LoggerConfig::new(dir.path().join("spool.db"));
@@ -151,6 +154,10 @@ async fn main() -> Result<(), Failure> {
         config.batch_size, config.deliveries, config.flush_interval
     );
     let logger = Logger::start(client.clone(), config).await?;
+
+    // log from one task on the new spool: its WAL file grows with every commit until
+    // the first checkpoint lets it start over.
+    log_latency(&logger, &probe, "new spool").await?;
 
     // log_nowait from one task.
     let mut samples = Vec::new();
@@ -167,15 +174,8 @@ async fn main() -> Result<(), Failure> {
     summary("log_nowait, 1 task", samples);
     logger.flush(Duration::from_secs(300)).await?;
 
-    // log from one task: one disk sync each.
-    let mut samples = Vec::new();
-    for n in 0..2_000 {
-        let record = interaction(n);
-        let start = Instant::now();
-        logger.log(record).await?;
-        samples.push(start.elapsed());
-    }
-    summary("log, 1 task", samples);
+    // log from one task again, now that commits reuse the WAL file: a running logger.
+    log_latency(&logger, &probe, "running").await?;
 
     // log from 32 tasks at once: they share syncs.
     let tasks: Vec<_> = (0..32)
@@ -200,12 +200,17 @@ async fn main() -> Result<(), Failure> {
     summary("log, 32 concurrent tasks (group commit)", samples);
     logger.flush(Duration::from_secs(300)).await?;
 
-    // Sustained end-to-end: log 100,000 from 32 tasks, then wait until all are stored.
-    let logged_rate = end_to_end(&logger, 100_000).await?;
-    println!(
-        "{:<44} {logged_rate:>9.0} interactions/s (logged, spooled and stored)",
-        "end-to-end through the logger"
-    );
+    // Sustained end-to-end: log 100,000 from 32, then from 256 tasks (an assistant
+    // serving that many conversations at once), and wait until all are stored.
+    let mut rates = Vec::new();
+    for tasks in [32, 256] {
+        let rate = end_to_end(&logger, 100_000, tasks).await?;
+        println!(
+            "{:<44} {rate:>9.0} interactions/s (logged, spooled and stored)",
+            format!("end-to-end through the logger, {tasks} tasks")
+        );
+        rates.push((tasks, rate));
+    }
     logger.shutdown(Duration::from_secs(60)).await?;
 
     // The spec's pattern: one synchronous INSERT per interaction.
@@ -219,25 +224,50 @@ async fn main() -> Result<(), Failure> {
         "{:<44} {spec_rate:>9.0} interactions/s",
         "spec pattern: one INSERT per interaction"
     );
-    println!(
-        "{:<44} {:>9.1}×",
-        "logger / spec pattern",
-        logged_rate / spec_rate
-    );
+    for (tasks, rate) in rates {
+        println!(
+            "{:<44} {:>9.1}×",
+            format!("logger ({tasks} tasks) / spec pattern"),
+            rate / spec_rate
+        );
+    }
     pool.close().await;
 
     rest_comparison(dir.path()).await
 }
 
-/// Logs `total` interactions from 32 tasks, waits until all are stored; returns the rate.
-async fn end_to_end(logger: &Logger, total: usize) -> Result<f64, Failure> {
-    const TASKS: usize = 32;
+/// `log` latency from one task, each call followed by one probe sync so that both see
+/// the same disk (the drain writes batches to PostgreSQL, on the same disk, meanwhile).
+async fn log_latency(logger: &Logger, probe: &SyncProbe, label: &str) -> Result<(), Failure> {
+    let (mut logs, mut syncs) = (Vec::new(), Vec::new());
+    for n in 0..2_000 {
+        let record = interaction(n);
+        let start = Instant::now();
+        logger.log(record).await?;
+        logs.push(start.elapsed());
+        syncs.push(probe.once()?);
+    }
+    logs.sort();
+    syncs.sort();
+    let ratio = percentile(&logs, 0.99).as_secs_f64() / percentile(&syncs, 0.99).as_secs_f64();
+    summary(&format!("log, 1 task, {label}"), logs);
+    summary("  disk sync, between those calls", syncs);
+    println!("{:<44} {ratio:>9.2}×", "  log p99 / disk sync p99");
+    logger
+        .flush(Duration::from_secs(300))
+        .await
+        .map_err(Into::into)
+}
+
+/// Logs `total` interactions from `tasks` tasks, waits until all are stored; returns
+/// the rate.
+async fn end_to_end(logger: &Logger, total: usize, tasks: usize) -> Result<f64, Failure> {
     let start = Instant::now();
-    let tasks: Vec<_> = (0..TASKS)
+    let handles: Vec<_> = (0..tasks)
         .map(|t| {
             let logger = logger.clone();
             tokio::spawn(async move {
-                for n in 0..total / TASKS {
+                for n in 0..total / tasks {
                     logger
                         .log(interaction(t * 1_000_000 + n))
                         .await
@@ -247,11 +277,11 @@ async fn end_to_end(logger: &Logger, total: usize) -> Result<f64, Failure> {
             })
         })
         .collect();
-    for task in tasks {
-        task.await??;
+    for handle in handles {
+        handle.await??;
     }
     logger.flush(Duration::from_secs(600)).await?;
-    Ok((total / TASKS * TASKS) as f64 / start.elapsed().as_secs_f64())
+    Ok((total / tasks * tasks) as f64 / start.elapsed().as_secs_f64())
 }
 
 /// The spec's pattern and the logger, both over the REST API.
@@ -285,21 +315,19 @@ async fn rest_comparison(dir: &std::path::Path) -> Result<(), Failure> {
 
     let logger =
         Logger::start(client.clone(), LoggerConfig::new(dir.join("rest-spool.db"))).await?;
-    let logged_rate = end_to_end(&logger, 64_000).await?;
-    println!(
-        "{:<44} {logged_rate:>9.0} interactions/s",
-        "end-to-end through the logger, over REST"
-    );
-    println!(
-        "{:<44} {:>9.1}×",
-        "logger / spec pattern as written",
-        logged_rate / python_rate
-    );
-    println!(
-        "{:<44} {:>9.1}×",
-        "logger / one REST insert from Rust",
-        logged_rate / rust_rate
-    );
+    for tasks in [32, 256] {
+        let rate = end_to_end(&logger, 64_000, tasks).await?;
+        println!(
+            "{:<44} {rate:>9.0} interactions/s",
+            format!("end-to-end through the logger, {tasks} tasks")
+        );
+        println!(
+            "{:<44} {:>9.1}× / {:.1}×",
+            "  … / spec as written / Rust REST insert",
+            rate / python_rate,
+            rate / rust_rate
+        );
+    }
     logger.shutdown(Duration::from_secs(60)).await?;
     Ok(())
 }

@@ -186,7 +186,7 @@ fn run(mut conn: Connection, shared: &Shared, mut requests: mpsc::Receiver<Reque
     }
 }
 
-/// When the writer checkpoints: when it has nothing to do and the WAL holds a second's
+/// When the writer checkpoints: when it has nothing to do and the WAL holds 250 ms'
 /// or a few thousand rows' worth of changes, or regardless once it holds many more.
 struct Checkpoints {
     last: Instant,
@@ -195,7 +195,7 @@ struct Checkpoints {
 }
 
 impl Checkpoints {
-    const EVERY: Duration = Duration::from_secs(1);
+    const EVERY: Duration = Duration::from_millis(250);
     const ROWS: u64 = 4_096;
     const ROWS_BUSY: u64 = 32_768;
 
