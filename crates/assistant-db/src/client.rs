@@ -114,6 +114,11 @@ impl Client {
         }
     }
 
+    /// The transport, for code in this crate that treats the two differently.
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
     /// The REST store; `None` over the direct transport.
     pub fn rest_store(&self) -> Option<&RestStore> {
         match &self.backend {

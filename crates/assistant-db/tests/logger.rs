@@ -11,6 +11,8 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{ConnectOptions, Connection};
 use uuid::Uuid;
 
+mod common;
+
 /// A private server this test may stop and start, with the schema migrated.
 struct Database {
     server: EphemeralCluster,
@@ -480,6 +482,81 @@ async fn dead_letters_requeued_by_another_process_reach_the_database() {
     }
     let status = spool.status().await.expect("status");
     assert_eq!((status.dead, status.pending), (0, 0), "{status:?}");
+    logger
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+}
+
+#[tokio::test]
+async fn over_rest_entries_split_into_requests_arrive_once_and_poison_is_dead_lettered() {
+    use common::rest::{fast_retries, key, RestServer, Role};
+    let server = RestServer::start().await;
+    // Seven rows per request: one batch of the drain becomes several requests, and an
+    // interaction's escalation must travel in the same request as its interaction.
+    let store = server.store_with(
+        key(Role::ServiceRole),
+        assistant_db::store::RestOptions {
+            batch_rows: 7,
+            ..fast_retries()
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logger = Logger::start(
+        Client::from_rest(store),
+        LoggerConfig {
+            batch_size: 40,
+            deliveries: 3,
+            ..config(&dir)
+        },
+    )
+    .await
+    .expect("logger");
+    let mut logged = Vec::new();
+    let mut escalated = Vec::new();
+    for n in 0..300 {
+        let i = interaction(n);
+        logged.push(i.id);
+        match n % 3 {
+            0 => logger.log(i).await.expect("log"),
+            1 => {
+                let escalation = Escalation::new(i.id, "low_confidence", "with it").expect("valid");
+                escalated.push(i.id);
+                logger.log_escalated(i, escalation).await.expect("log");
+            }
+            _ => {
+                let escalation = Escalation::new(i.id, "human_only", "after it").expect("valid");
+                escalated.push(i.id);
+                logger.log(i).await.expect("log");
+                logger.log_escalation(escalation).await.expect("log");
+            }
+        }
+        if n == 150 {
+            let orphan =
+                Escalation::new(Uuid::now_v7(), "low_confidence", "orphan").expect("valid");
+            logger.log_escalation(orphan).await.expect("log");
+        }
+    }
+    logger.flush(Duration::from_secs(60)).await.expect("flush");
+    let stats = logger.stats().await.expect("stats");
+    assert_eq!((stats.dead, stats.depth), (1, 0), "{stats:?}");
+    let stored: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM interactions")
+        .fetch_all(&server.pool)
+        .await
+        .expect("interactions");
+    assert_exactly_once(&stored, &logged);
+    let stored: Vec<Uuid> = sqlx::query_scalar("SELECT interaction_id FROM escalations")
+        .fetch_all(&server.pool)
+        .await
+        .expect("escalations");
+    assert_exactly_once(&stored, &escalated);
+    let dead = SpoolFile::inspect(logger.spool_path())
+        .await
+        .expect("inspect")
+        .dead_records()
+        .await
+        .expect("dead");
+    assert_eq!(dead[0].entry["escalation"]["escalation_reason"], "orphan");
     logger
         .shutdown(Duration::from_secs(5))
         .await

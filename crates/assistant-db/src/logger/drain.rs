@@ -24,6 +24,7 @@ use super::writer::Writer;
 use super::Shared;
 use crate::error::{Error, Result};
 use crate::model::Interaction;
+use crate::store::Backend;
 use crate::Client;
 
 /// What became of a batch: the last sequence number finished with, or the retryable
@@ -298,38 +299,35 @@ async fn deliver(
     Ok(last.seq)
 }
 
-/// Writes entries in one transaction. Straight to PostgreSQL, interactions travel by
-/// binary `COPY` (the spooled JSON is parsed back into checked records first); over
-/// REST, both kinds travel as JSON arrays joined from the spooled text.
+/// Writes entries. Straight to PostgreSQL they go in one transaction, interactions by
+/// binary `COPY` (the spooled JSON is parsed back into checked records first); over REST
+/// the spooled JSON is sent as it is, in requests of the store's batch size.
 async fn write(client: &Client, entries: &[Spooled]) -> Result<()> {
-    let join = |parts: Vec<&str>| format!("[{}]", parts.join(","));
-    let escalations = join(
-        entries
-            .iter()
-            .filter_map(|e| e.escalation.as_deref())
-            .collect(),
-    );
-    if let Some(store) = client.postgres() {
-        let interactions = entries
-            .iter()
-            .filter_map(|e| e.interaction.as_deref())
-            .map(|json| Interaction::from_json(json).map_err(Error::from))
-            .collect::<Result<Vec<_>>>()?;
-        return store
-            .log_copy(&interactions, &escalations)
-            .await
-            .map(|_| ());
+    match client.backend() {
+        Backend::Postgres(store) => {
+            let interactions = entries
+                .iter()
+                .filter_map(|e| e.interaction.as_deref())
+                .map(|json| Interaction::from_json(json).map_err(Error::from))
+                .collect::<Result<Vec<_>>>()?;
+            let escalations = entries
+                .iter()
+                .filter_map(|e| e.escalation.as_deref())
+                .collect::<Vec<_>>()
+                .join(",");
+            store
+                .log_copy(&interactions, &format!("[{escalations}]"))
+                .await?;
+        }
+        Backend::Rest(store) => {
+            let encoded: Vec<(Option<&str>, Option<&str>)> = entries
+                .iter()
+                .map(|e| (e.interaction.as_deref(), e.escalation.as_deref()))
+                .collect();
+            store.log_encoded(&encoded).await?;
+        }
     }
-    let interactions = join(
-        entries
-            .iter()
-            .filter_map(|e| e.interaction.as_deref())
-            .collect(),
-    );
-    client
-        .log_json(&interactions, &escalations)
-        .await
-        .map(|_| ())
+    Ok(())
 }
 
 async fn finish(

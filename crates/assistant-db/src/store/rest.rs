@@ -260,9 +260,37 @@ impl RestStore {
         interactions: &[Interaction],
         escalations: &[Escalation],
     ) -> Result<Written> {
+        let batches = self.batches(interactions, escalations)?;
+        self.log_batches(&batches).await
+    }
+
+    /// [`log`](Self::log) for entries already encoded as the spec's JSON dicts (the
+    /// logger's spool holds them so): each entry an interaction, its escalation, or
+    /// both, in the order given. They are sent as they are, without a decode and
+    /// re-encode; the server checks them as it checks every row. An entry's escalation
+    /// travels with its interaction, and an escalation of an earlier entry is sent with
+    /// or after that entry.
+    pub async fn log_encoded(&self, entries: &[(Option<&str>, Option<&str>)]) -> Result<Written> {
+        let mut batches = Vec::new();
+        for &(interaction, escalation) in entries {
+            let rows = usize::from(interaction.is_some()) + usize::from(escalation.is_some());
+            let bytes = interaction.map_or(0, str::len) + escalation.map_or(0, str::len);
+            let batch = self.batch_with_room(&mut batches, rows, bytes);
+            if let Some(row) = interaction {
+                batch.add_interaction(row.to_owned());
+            }
+            if let Some(row) = escalation {
+                batch.add_escalation(row.to_owned());
+            }
+        }
+        self.log_batches(&batches).await
+    }
+
+    /// Sends batches one after the other (each one atomic) and adds up what they wrote.
+    async fn log_batches(&self, batches: &[Batch]) -> Result<Written> {
         let mut total = Written::default();
-        for batch in self.batches(interactions, escalations)? {
-            let written = self.log_batch(&batch, "logging interactions").await?;
+        for batch in batches {
+            let written = self.log_batch(batch, "logging interactions").await?;
             total.interactions += written.interactions;
             total.escalations += written.escalations;
         }
