@@ -562,3 +562,36 @@ async fn over_rest_entries_split_into_requests_arrive_once_and_poison_is_dead_le
         .await
         .expect("shutdown");
 }
+
+#[tokio::test]
+async fn after_shutdown_a_clone_is_refused_and_nothing_accepted_is_lost() {
+    let db = Database::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logger = Logger::start(db.client(), config(&dir))
+        .await
+        .expect("logger");
+    let clone = logger.clone();
+    let mut logged = Vec::new();
+    for n in 0..1_000 {
+        let i = interaction(n);
+        logged.push(i.id);
+        clone.log_nowait(i).expect("the buffer has room");
+    }
+    logger
+        .shutdown(Duration::from_secs(30))
+        .await
+        .expect("shutdown");
+    assert!(clone.log_nowait(interaction(5_000)).is_err());
+    assert!(clone.log(interaction(5_001)).await.is_err());
+    drop(clone);
+
+    // Whatever the first logger accepted is stored, by it or by the next one.
+    let next = Logger::start(db.client(), config(&dir))
+        .await
+        .expect("next logger");
+    next.flush(Duration::from_secs(30)).await.expect("flush");
+    assert_exactly_once(&db.ids().await, &logged);
+    next.shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+}

@@ -56,7 +56,7 @@ pub(super) enum Request {
         error: String,
         reply: oneshot::Sender<Result<()>>,
     },
-    /// Finish what is queued before this, then stop.
+    /// Stop taking requests; write those already queued, then stop.
     Stop,
 }
 
@@ -178,7 +178,9 @@ fn run(mut conn: Connection, shared: &Shared, mut requests: mpsc::Receiver<Reque
         }
         answer(group, committed, shared, &mut appended);
         if stop {
-            return;
+            // Refuse what comes from now on (`log_nowait` then fails rather than hand
+            // over an entry nobody will write), and write what is already queued.
+            requests.close();
         }
         if checkpoints.due_when_busy() {
             checkpoints.run(&conn);
