@@ -33,6 +33,7 @@ const MAX_GROUP: usize = 8192;
 
 /// The largest the WAL file stays after a burst (SQLite trims it when it starts over).
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
+const _: () = assert!(WAL_SIZE_LIMIT as u64 >= WAL_ROOM);
 
 /// A request to the writer.
 pub(super) enum Request {
@@ -118,11 +119,39 @@ pub(super) fn start(
     receiver: mpsc::Receiver<Request>,
 ) -> Result<(Writer, JoinHandle<()>)> {
     let conn = open_connection(path, Durability::Synced)?;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
     let thread = std::thread::Builder::new()
         .name("assistant-db-spool".into())
-        .spawn(move || run(conn, &shared, receiver))
+        .spawn(move || {
+            if let Err(e) = make_room_in_the_wal(&conn, Path::new(&wal)) {
+                tracing::warn!(error = %e, "cannot make room in the spool's WAL");
+            }
+            run(conn, &shared, receiver)
+        })
         .map_err(|e| Error::io("cannot start the spool writer thread", e))?;
     Ok((Writer { requests }, thread))
+}
+
+/// Bytes of WAL the writer makes room for when it starts.
+const WAL_ROOM: u64 = 16 << 20;
+
+/// Makes the WAL file `WAL_ROOM` long before the first append, so that commits rewrite
+/// blocks the file has from the start (see the module's notes). SQLite truncates a WAL
+/// it finds without a valid header, so the room is made its way: one transaction
+/// writes that many bytes of filler, which is then dropped (its pages go to the spool's
+/// free list, for entries to reuse) and checkpointed; the next commit starts the WAL over.
+fn make_room_in_the_wal(conn: &Connection, wal: &Path) -> rusqlite::Result<()> {
+    if std::fs::metadata(wal).map_or(0, |m| m.len()) >= WAL_ROOM {
+        return Ok(());
+    }
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS wal_room (filler BLOB)")?;
+    conn.execute(
+        "INSERT INTO wal_room VALUES (zeroblob(?1))",
+        [WAL_ROOM as i64],
+    )?;
+    conn.execute_batch("DROP TABLE wal_room")?;
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
 }
 
 fn run(mut conn: Connection, shared: &Shared, mut requests: mpsc::Receiver<Request>) {
