@@ -101,7 +101,11 @@ impl Drain {
     async fn fill(&mut self, depth: usize) -> Result<()> {
         while self.in_flight.len() < depth {
             let appended = self.shared.appended.load(Ordering::Acquire);
-            if appended <= self.cursor || !self.due(appended).await? {
+            if appended <= self.cursor {
+                self.partial_due = None;
+                return Ok(());
+            }
+            if !self.due(appended).await? {
                 return Ok(());
             }
             let batch = self
@@ -110,9 +114,12 @@ impl Drain {
                 .await?;
             let Some(last) = batch.last().map(|e| e.seq) else {
                 // Nothing after the cursor although the writer got further: those
-                // entries were dead-lettered or removed by someone else.
+                // entries left the spool some other way (`spool` commands).
                 self.cursor = self.cursor.max(appended);
-                self.acknowledge_idle();
+                self.partial_due = None;
+                if self.in_flight.is_empty() {
+                    self.acknowledge_idle();
+                }
                 return Ok(());
             };
             if batch.iter().any(Spooled::depends_on_earlier) {
