@@ -371,3 +371,88 @@ async fn faults_beyond_the_retry_budget_are_unavailable_and_write_nothing() {
     assert!(matches!(err, Error::ForeignKey { .. }), "{err:?}");
     assert_eq!(proxy.requests() - before, 1, "sent once");
 }
+
+#[tokio::test]
+async fn the_logger_over_a_faulty_network_stores_every_entry_exactly_once() {
+    use assistant_db::logger::{Logger, LoggerConfig};
+    use std::collections::HashSet;
+    use std::time::Duration;
+    use Fault::*;
+    let server = RestServer::start().await;
+    let proxy = FaultProxy::start(server.addr).await;
+    // One try per request: every fault reaches the logger, which must retry the batch.
+    let client = proxy.client(RestOptions {
+        max_attempts: 1,
+        ..fast_retries()
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logger = Logger::start(
+        client,
+        LoggerConfig {
+            batch_size: 50,
+            deliveries: 3,
+            flush_interval: Duration::from_millis(20),
+            min_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+            ..LoggerConfig::new(dir.path().join("spool.db"))
+        },
+    )
+    .await
+    .expect("logger");
+    // Lost answers (the server stored the batch), refusals and dropped requests,
+    // spread over the run.
+    let faults: Vec<Fault> = (0..40)
+        .map(|n| [DropAfter, Unavailable, Pass, DropBefore, TooMany, DropAfter][n % 6])
+        .collect();
+    proxy.inject(&faults);
+    let (mut logged, mut with_escalation) = (Vec::new(), Vec::new());
+    for n in 0..1_000 {
+        if n % 4 == 0 {
+            let (i, e) = escalated(n);
+            logged.push(i.id);
+            with_escalation.push(i.id);
+            logger.log_escalated(i, e).await.expect("log");
+        } else {
+            let i = Interaction::new(
+                AssistantMode::Customer,
+                &format!("question {n}"),
+                Outcome::Resolved,
+            )
+            .expect("valid");
+            logged.push(i.id);
+            logger.log(i).await.expect("log");
+        }
+    }
+    logger.flush(Duration::from_secs(60)).await.expect("flush");
+    let stats = logger.stats().await.expect("stats");
+    assert!(
+        proxy.requests() > faults.len(),
+        "every planned fault was met"
+    );
+    // Batches in flight together may fail together and are retried together.
+    assert!(
+        stats.retried >= 5,
+        "the faults reached the logger: {stats:?}"
+    );
+    assert_eq!((stats.dead, stats.depth), (0, 0), "{stats:?}");
+
+    let once = |stored: Vec<uuid::Uuid>, expected: &[uuid::Uuid], what: &str| {
+        let unique: HashSet<_> = stored.iter().collect();
+        assert_eq!(unique.len(), stored.len(), "duplicate {what}");
+        assert_eq!(unique, expected.iter().collect(), "{what} differ");
+    };
+    let stored = sqlx::query_scalar("SELECT id FROM interactions")
+        .fetch_all(&server.pool)
+        .await
+        .expect("interactions");
+    once(stored, &logged, "interactions");
+    let stored = sqlx::query_scalar("SELECT interaction_id FROM escalations")
+        .fetch_all(&server.pool)
+        .await
+        .expect("escalations");
+    once(stored, &with_escalation, "escalations");
+    logger
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+}
