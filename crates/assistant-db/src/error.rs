@@ -77,6 +77,11 @@ pub enum Error {
         message: String,
     },
 
+    /// The logger's local spool could not be read or written (a full disk, an I/O
+    /// error); what it had accepted before stays on disk.
+    #[error("spool: {0}")]
+    Spool(String),
+
     /// The logger's spool reached its configured limit; nothing was written.
     #[error("spool full: {0}")]
     SpoolFull(String),

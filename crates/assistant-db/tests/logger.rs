@@ -595,3 +595,121 @@ async fn after_shutdown_a_clone_is_refused_and_nothing_accepted_is_lost() {
         .await
         .expect("shutdown");
 }
+
+/// Set in the child process of the test below: the database URL it logs to.
+const UNSPOOLED_CHILD: &str = "ASSISTANT_DB_TEST_UNSPOOLED_CHILD";
+
+#[tokio::test]
+async fn entries_the_spool_cannot_take_are_counted_and_flush_says_so() {
+    if let Ok(url) = std::env::var(UNSPOOLED_CHILD) {
+        return unspooled_child(&url).await;
+    }
+    // The child logs under a 4 MiB limit on the size of any file it writes, so that
+    // the spool runs out of room for real (SQLite's writes fail with EFBIG).
+    let db = Database::start().await;
+    let url = db.server.cluster().url(DEFAULT_DATABASE);
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "entries_the_spool_cannot_take_are_counted_and_flush_says_so",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(UNSPOOLED_CHILD, &url)
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = stdout
+        .lines()
+        .find_map(|line| line.split_once("CHILD ").map(|(_, json)| json))
+        .map(|json| serde_json::from_str(json).expect("the child's report"))
+        .unwrap_or_else(|| panic!("no report from the child:\n{stdout}"));
+    let (total, stored, unspooled) = (
+        report["total"].as_u64().expect("total"),
+        report["stats"]["stored"].as_u64().expect("stored"),
+        report["stats"]["unspooled"].as_u64().expect("unspooled"),
+    );
+    assert!(unspooled > 0, "the spool never ran out of room: {report}");
+    assert_eq!(stored + unspooled, total, "an entry went missing: {report}");
+    let flush = report["flush"].as_str().expect("flush failed");
+    assert!(
+        flush.contains(&format!(
+            "{unspooled} entries handed to log_nowait could not be written"
+        )),
+        "{flush}"
+    );
+    let ids = db.ids().await;
+    assert_eq!(ids.len() as u64, stored, "rows in the database");
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        ids.len(),
+        "duplicates"
+    );
+}
+
+async fn unspooled_child(url: &str) {
+    use nix::sys::resource::{setrlimit, Resource};
+    use nix::sys::signal::{SigSet, Signal};
+    // A write past the limit raises SIGXFSZ, which would end the process; blocked (in
+    // this thread and the threads it starts, the spool's writer among them), the write
+    // fails with EFBIG instead, as a full disk would make it fail.
+    let mut xfsz = SigSet::empty();
+    xfsz.add(Signal::SIGXFSZ);
+    xfsz.thread_block().expect("block SIGXFSZ");
+    setrlimit(Resource::RLIMIT_FSIZE, 4 << 20, 4 << 20).expect("limit file sizes");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_lazy(url)
+        .expect("pool");
+    let logger = Logger::start(
+        Client::from_pool(pool),
+        LoggerConfig {
+            buffer: 100_000,
+            ..config(&dir)
+        },
+    )
+    .await
+    .expect("logger");
+    let big = |n: usize| {
+        let mut i = interaction(n);
+        i.response_text = Some("r".repeat(4_000).try_into().expect("text"));
+        i
+    };
+    // Entries that fit, stored and gone from the spool.
+    let mut total = 0;
+    for n in 0..200 {
+        logger.log(big(n)).await.expect("log");
+        total += 1;
+    }
+    logger.flush(Duration::from_secs(60)).await.expect("flush");
+    // Then a burst that cannot fit: while another connection holds the spool's write
+    // lock, the writer waits with the burst queued behind it, and then takes it as one
+    // transaction (≈ 11 MB) that the file may not grow to.
+    let other = rusqlite::Connection::open(logger.spool_path()).expect("open the spool");
+    other
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    for n in 200..3_000 {
+        logger.log_nowait(big(n)).expect("the buffer has room");
+        total += 1;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    other.execute_batch("ROLLBACK").expect("release the lock");
+    let flush = logger.flush(Duration::from_secs(60)).await;
+    let stats = logger.stats().await.expect("stats");
+    println!(
+        "CHILD {}",
+        serde_json::json!({
+            "total": total,
+            "flush": flush.err().map(|e| e.to_string()),
+            "stats": stats,
+        })
+    );
+}

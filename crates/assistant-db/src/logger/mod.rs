@@ -358,15 +358,15 @@ impl Logger {
         if total <= reported {
             return Ok(());
         }
-        Err(Error::Unavailable(format!(
-            "{} entries handed to log_nowait could not be written to the spool{}",
+        Err(Error::Spool(format!(
+            "{} entries handed to log_nowait could not be written{}",
             total - reported,
             self.shared
                 .last_error
                 .lock()
                 .ok()
                 .and_then(|e| e.clone())
-                .map(|e| format!(": {e}"))
+                .map(|e| format!(" (last error: {e})"))
                 .unwrap_or_default()
         )))
     }

@@ -157,7 +157,7 @@ impl SpoolFile {
         blocking(move || {
             let mut conn = reader
                 .lock()
-                .map_err(|_| Error::Unavailable("spool: a reader panicked".into()))?;
+                .map_err(|_| Error::Spool("a reader panicked".into()))?;
             work(&mut conn).map_err(spool_error)
         })
         .await
@@ -377,7 +377,7 @@ where
 {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| Error::Unavailable(format!("spool: a blocking task failed: {e}")))?
+        .map_err(|e| Error::Spool(format!("a blocking task failed: {e}")))?
 }
 
 fn lock_file(path: &Path) -> Result<File> {
@@ -404,7 +404,7 @@ fn lock_file(path: &Path) -> Result<File> {
 
 /// A spool failure, as the logger reports it.
 pub(super) fn spool_error(e: rusqlite::Error) -> Error {
-    Error::Unavailable(format!("spool: {e}"))
+    Error::Spool(e.to_string())
 }
 
 /// Now, in Unix milliseconds.

@@ -198,12 +198,13 @@ fn run(mut conn: Connection, shared: &Shared, mut requests: mpsc::Receiver<Reque
         let committed = if durability == wanted {
             commit(&mut conn, &group)
         } else {
-            Err(Error::Unavailable(
-                "spool: cannot make commits durable".into(),
-            ))
+            Err(Error::Spool("cannot make commits durable".into()))
         };
-        if committed.is_ok() {
-            checkpoints.count(&group);
+        match &committed {
+            Ok(_) => checkpoints.count(&group),
+            // Perhaps the WAL could not grow (a full disk): fold it back into the file
+            // now, so that the next commits rewrite it from its start instead.
+            Err(_) => checkpoints.run(&conn),
         }
         answer(group, committed, shared, &mut appended);
         if stop {
@@ -310,7 +311,10 @@ fn commit(conn: &mut Connection, group: &[Request]) -> Result<Vec<i64>> {
 
 /// Answers every request of a group with the outcome of its commit.
 fn answer(group: Vec<Request>, committed: Result<Vec<i64>>, shared: &Shared, appended: &mut i64) {
-    let failure = committed.as_ref().err().map(ToString::to_string);
+    let failure = committed.as_ref().err().map(|e| match e {
+        Error::Spool(detail) => detail.clone(),
+        other => other.to_string(),
+    });
     if let Ok(Some(&last)) = committed.as_ref().map(|seqs| seqs.last()) {
         *appended = last;
         shared.appended.fetch_max(last, Ordering::AcqRel);
@@ -318,13 +322,9 @@ fn answer(group: Vec<Request>, committed: Result<Vec<i64>>, shared: &Shared, app
     }
     if let Some(e) = &failure {
         tracing::error!(error = %e, "cannot write to the spool");
-        shared.set_error(Some(e.clone()));
+        shared.set_error(Some(format!("spool: {e}")));
     }
-    let fail = |e: &str| {
-        Err(Error::Unavailable(format!(
-            "the spool cannot be written: {e}"
-        )))
-    };
+    let fail = |e: &str| Err(Error::Spool(format!("cannot be written: {e}")));
     for request in group {
         match request {
             Request::Append {
