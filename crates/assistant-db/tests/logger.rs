@@ -56,18 +56,30 @@ impl Database {
         self.server.cluster().start().expect("start the server");
     }
 
-    async fn ids(&self) -> Vec<Uuid> {
-        let mut conn = self
-            .server
+    async fn connect(&self) -> sqlx::PgConnection {
+        self.server
             .cluster()
             .connect_options(DEFAULT_DATABASE)
             .connect()
             .await
-            .expect("connect");
-        sqlx::query_scalar("SELECT id FROM interactions")
-            .fetch_all(&mut conn)
+            .expect("connect")
+    }
+
+    /// The stored interactions' ids.
+    async fn ids(&self) -> Vec<Uuid> {
+        self.uuids("SELECT id FROM interactions").await
+    }
+
+    /// The interaction ids of the stored escalations.
+    async fn escalated_ids(&self) -> Vec<Uuid> {
+        self.uuids("SELECT interaction_id FROM escalations").await
+    }
+
+    async fn uuids(&self, sql: &str) -> Vec<Uuid> {
+        sqlx::query_scalar(sql)
+            .fetch_all(&mut self.connect().await)
             .await
-            .expect("ids")
+            .expect(sql)
     }
 }
 
@@ -419,18 +431,7 @@ async fn escalations_wait_for_their_interactions_while_batches_overlap() {
     let stats = logger.stats().await.expect("stats");
     assert_eq!((stats.stored, stats.dead), (600, 0), "{stats:?}");
     assert_exactly_once(&db.ids().await, &logged);
-    let mut conn = db
-        .server
-        .cluster()
-        .connect_options(DEFAULT_DATABASE)
-        .connect()
-        .await
-        .expect("connect");
-    let escalated: Vec<Uuid> = sqlx::query_scalar("SELECT interaction_id FROM escalations")
-        .fetch_all(&mut conn)
-        .await
-        .expect("escalations");
-    assert_exactly_once(&escalated, &logged);
+    assert_exactly_once(&db.escalated_ids().await, &logged);
     logger
         .shutdown(Duration::from_secs(5))
         .await
@@ -458,13 +459,7 @@ async fn dead_letters_requeued_by_another_process_reach_the_database() {
         .await
         .expect("inspect");
     assert_eq!(spool.retry_dead(None).await.expect("retry"), 1);
-    let mut conn = db
-        .server
-        .cluster()
-        .connect_options(DEFAULT_DATABASE)
-        .connect()
-        .await
-        .expect("connect");
+    let mut conn = db.connect().await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM escalations")

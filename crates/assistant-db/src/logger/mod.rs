@@ -180,6 +180,10 @@ impl Shared {
             *last = error;
         }
     }
+
+    fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
 }
 
 /// The logger handle; clone it freely, every clone feeds the same spool.
@@ -341,10 +345,7 @@ impl Logger {
                 "flush timed out after {timeout:?} with {} entries still spooled{}",
                 self.shared.reserved_records.load(Ordering::Acquire),
                 self.shared
-                    .last_error
-                    .lock()
-                    .ok()
-                    .and_then(|e| e.clone())
+                    .last_error()
                     .map(|e| format!("; last database error: {e}"))
                     .unwrap_or_default()
             ))),
@@ -362,10 +363,7 @@ impl Logger {
             "{} entries handed to log_nowait could not be written{}",
             total - reported,
             self.shared
-                .last_error
-                .lock()
-                .ok()
-                .and_then(|e| e.clone())
+                .last_error()
                 .map(|e| format!(" (last error: {e})"))
                 .unwrap_or_default()
         )))
@@ -405,7 +403,7 @@ impl Logger {
             unspooled: self.shared.unspooled.load(Ordering::Acquire),
             depth: self.shared.reserved_records.load(Ordering::Acquire),
             oldest_age_ms: oldest.map(spool::age_ms),
-            last_error: self.shared.last_error.lock().ok().and_then(|e| e.clone()),
+            last_error: self.shared.last_error(),
         })
     }
 
