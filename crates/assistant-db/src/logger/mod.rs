@@ -229,7 +229,8 @@ impl Logger {
             Arc::clone(&shared),
             requests.clone(),
             receiver,
-        )?;
+        )
+        .await?;
         let drainer = tokio::spawn(drain::drain_loop(
             spool.clone(),
             writer,

@@ -111,8 +111,9 @@ impl Writer {
 }
 
 /// Opens the writer's connection and starts its thread; returns the handle the drain
-/// uses and the thread.
-pub(super) fn start(
+/// uses and the thread, once the thread has made room in the WAL (before anyone reads
+/// the spool meanwhile, which would keep the checkpoint from completing).
+pub(super) async fn start(
     path: &Path,
     shared: Arc<Shared>,
     requests: mpsc::Sender<Request>,
@@ -121,15 +122,18 @@ pub(super) fn start(
     let conn = open_connection(path, Durability::Synced)?;
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
+    let (ready, is_ready) = oneshot::channel();
     let thread = std::thread::Builder::new()
         .name("assistant-db-spool".into())
         .spawn(move || {
             if let Err(e) = make_room_in_the_wal(&conn, Path::new(&wal)) {
                 tracing::warn!(error = %e, "cannot make room in the spool's WAL");
             }
+            let _ = ready.send(());
             run(conn, &shared, receiver)
         })
         .map_err(|e| Error::io("cannot start the spool writer thread", e))?;
+    is_ready.await.map_err(|_| writer_gone())?;
     Ok((Writer { requests }, thread))
 }
 
