@@ -48,6 +48,13 @@ impl Database {
         Client::from_pool(pool)
     }
 
+    /// A logger on this database with the tests' settings, its spool in `dir`.
+    async fn logger(&self, dir: &tempfile::TempDir) -> Logger {
+        Logger::start(self.client(), config(dir))
+            .await
+            .expect("the logger starts (with or without a database)")
+    }
+
     fn stop(&self) {
         self.server.cluster().stop().expect("stop the server");
     }
@@ -131,9 +138,7 @@ async fn database_down_at_start_then_everything_arrives_once() {
     let db = Database::start().await;
     db.stop();
     let dir = tempfile::tempdir().expect("tempdir");
-    let logger = Logger::start(db.client(), config(&dir))
-        .await
-        .expect("logger starts without a database");
+    let logger = db.logger(&dir).await;
 
     // `log` returns once the record is on disk, database or not.
     let logged = log_many(&logger, 0..1000).await;
@@ -175,9 +180,7 @@ async fn database_down_at_start_then_everything_arrives_once() {
 async fn two_restarts_while_logging_twenty_thousand() {
     let db = Database::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let logger = Logger::start(db.client(), config(&dir))
-        .await
-        .expect("logger");
+    let logger = db.logger(&dir).await;
 
     let writers: Vec<_> = (0..8)
         .map(|w| {
@@ -235,9 +238,7 @@ async fn two_restarts_while_logging_twenty_thousand() {
 async fn a_poison_record_is_dead_lettered_and_the_rest_flow() {
     let db = Database::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let logger = Logger::start(db.client(), config(&dir))
-        .await
-        .expect("logger");
+    let logger = db.logger(&dir).await;
     let mut logged = Vec::new();
     for n in 0..30 {
         if n == 15 {
@@ -377,9 +378,7 @@ async fn a_new_logger_resumes_what_the_last_one_left() {
     let db = Database::start().await;
     db.stop();
     let dir = tempfile::tempdir().expect("tempdir");
-    let first = Logger::start(db.client(), config(&dir))
-        .await
-        .expect("logger");
+    let first = db.logger(&dir).await;
     let logged = log_many(&first, 0..100).await;
     assert!(
         Logger::start(db.client(), config(&dir)).await.is_err(),
@@ -391,9 +390,7 @@ async fn a_new_logger_resumes_what_the_last_one_left() {
     );
 
     db.start_again();
-    let second = Logger::start(db.client(), config(&dir))
-        .await
-        .expect("second logger");
+    let second = db.logger(&dir).await;
     assert_eq!(second.stats().await.expect("stats").depth, 100);
     second.flush(Duration::from_secs(30)).await.expect("flush");
     assert_exactly_once(&db.ids().await, &logged);
@@ -442,9 +439,7 @@ async fn escalations_wait_for_their_interactions_while_batches_overlap() {
 async fn dead_letters_requeued_by_another_process_reach_the_database() {
     let db = Database::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let logger = Logger::start(db.client(), config(&dir))
-        .await
-        .expect("logger");
+    let logger = db.logger(&dir).await;
     // Refused at first: its interaction is not stored yet.
     let late = interaction(1);
     let escalation = Escalation::new(late.id, "low_confidence", "late").expect("valid");
@@ -562,9 +557,7 @@ async fn over_rest_entries_split_into_requests_arrive_once_and_poison_is_dead_le
 async fn after_shutdown_a_clone_is_refused_and_nothing_accepted_is_lost() {
     let db = Database::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let logger = Logger::start(db.client(), config(&dir))
-        .await
-        .expect("logger");
+    let logger = db.logger(&dir).await;
     let clone = logger.clone();
     let mut logged = Vec::new();
     for n in 0..1_000 {
@@ -581,9 +574,7 @@ async fn after_shutdown_a_clone_is_refused_and_nothing_accepted_is_lost() {
     drop(clone);
 
     // Whatever the first logger accepted is stored, by it or by the next one.
-    let next = Logger::start(db.client(), config(&dir))
-        .await
-        .expect("next logger");
+    let next = db.logger(&dir).await;
     next.flush(Duration::from_secs(30)).await.expect("flush");
     assert_exactly_once(&db.ids().await, &logged);
     next.shutdown(Duration::from_secs(5))
