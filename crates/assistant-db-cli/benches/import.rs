@@ -31,10 +31,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use assistant_db::demo::{DemoConfig, Generator, DEFAULT_SEED};
-use assistant_db::local::{EphemeralCluster, LocalCluster, Tuning};
+use assistant_db::local::{LocalCluster, Tuning};
 use assistant_db::metrics::{Bucket, MetricsFilter};
 use assistant_db::model::AssistantMode;
 use assistant_db::Client;
+use assistant_db_testkit::EphemeralCluster;
 use chrono::{Duration as Days, SecondsFormat, Timelike, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;

@@ -1,7 +1,6 @@
 //! The `assistant-db` command: a thin shell over the `assistant-db` library.
 
 mod commands;
-mod serve;
 
 use std::process::ExitCode;
 

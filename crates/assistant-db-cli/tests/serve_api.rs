@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use assistant_db::local::EphemeralCluster;
+use assistant_db_testkit::EphemeralCluster;
 use common::{command_with_home_in, json_of, ok_against, run, scratch_url, stderr, Schema, Served};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};

@@ -22,18 +22,16 @@
 use std::time::{Duration, Instant};
 
 use assistant_db::config::Secret;
-use assistant_db::local::{EphemeralCluster, Tuning, DEFAULT_DATABASE};
+use assistant_db::local::{Tuning, DEFAULT_DATABASE};
 use assistant_db::logger::{Logger, LoggerConfig};
 use assistant_db::model::{AssistantMode, Interaction, Outcome};
 use assistant_db::store::RestStore;
 use assistant_db::Client;
+use assistant_db_testkit::EphemeralCluster;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{ConnectOptions, Connection};
 
-// The tests' throwaway PostgreSQL and postrust harness.
-#[allow(unused_imports)]
-#[path = "../tests/common/mod.rs"]
-mod common;
+use assistant_db_testkit::rest;
 
 mod spec_python;
 
@@ -300,14 +298,14 @@ async fn end_to_end(logger: &Logger, total: usize, tasks: usize) -> Result<f64, 
 /// The spec's pattern and the logger, both over the REST API.
 async fn rest_comparison(dir: &std::path::Path) -> Result<(), Failure> {
     println!("over the REST API (postrust on 127.0.0.1, throwaway PostgreSQL):");
-    let server = common::rest::RestServer::start().await;
-    let key = common::rest::key(common::rest::Role::ServiceRole);
+    let server = rest::RestServer::start().await;
+    let key = rest::key(rest::Role::ServiceRole);
     // supabase-py only speaks to a project URL (`…/rest/v1/…`): the proxy plays the
     // project's gateway for it. The gateway runs on the provider's machines, not on the
     // client's, so the Rust client and the logger talk to the server directly, and the
     // one-insert loop also runs through the proxy to show what the hop costs.
     let proxy = spec_python::PrefixProxy::start(&server.url).await?;
-    let client = server.client(common::rest::Role::ServiceRole);
+    let client = server.client(rest::Role::ServiceRole);
     let via_proxy = Client::from_rest(RestStore::supabase(
         &proxy.url(),
         Secret::new(key.expose()),

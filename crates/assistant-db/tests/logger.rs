@@ -3,10 +3,11 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use assistant_db::local::{EphemeralCluster, DEFAULT_DATABASE};
+use assistant_db::local::DEFAULT_DATABASE;
 use assistant_db::logger::{Logger, LoggerConfig, SpoolFile, WhenFull};
 use assistant_db::model::{AssistantMode, Escalation, Interaction, Outcome};
 use assistant_db::{Client, Error};
+use assistant_db_testkit::EphemeralCluster;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{ConnectOptions, Connection};
 use uuid::Uuid;

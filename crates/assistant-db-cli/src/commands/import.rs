@@ -618,7 +618,7 @@ mod tests {
     //! The pipelined COPY import against a real PostgreSQL: batches written concurrently
     //! still commit, stop and count exactly as if written one after another.
 
-    use assistant_db::local::ScratchServer;
+    use assistant_db_testkit::ScratchServer;
     use serde_json::json;
     use sqlx::postgres::PgPoolOptions;
     use sqlx::PgPool;

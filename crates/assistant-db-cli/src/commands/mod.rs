@@ -11,5 +11,6 @@ pub mod migrate;
 pub mod records;
 pub mod schema;
 pub mod serve;
+pub mod serve_demo;
 pub mod spool;
 pub mod verify;

@@ -1,4 +1,4 @@
-//! `assistant-db serve`: the metrics dashboard and the HTTP API (see [`crate::serve`]).
+//! `assistant-db serve`: the metrics dashboard and the HTTP API (see [`assistant_db_server`]).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -10,9 +10,10 @@ use assistant_db::config::Target;
 use assistant_db::logger::{Logger, LoggerConfig};
 use assistant_db::{Client, Config};
 
-use crate::serve::auth::{Access, TOKEN_VAR};
-use crate::serve::demo::{fill_if_empty, Filled};
-use crate::serve::{router, serve, AppState, DEFAULT_MAX_BODY_BYTES};
+use assistant_db_server::auth::{Access, TOKEN_VAR};
+use assistant_db_server::{router, serve, AppState, DEFAULT_MAX_BODY_BYTES};
+
+use super::serve_demo::{fill_if_empty, Filled};
 
 /// How long shutdown waits for the spool to drain before leaving the rest on disk.
 const DRAIN_ON_SHUTDOWN: Duration = Duration::from_secs(10);

@@ -7,18 +7,14 @@
 //! PostgreSQL refuses to run as root, so when we are root the server runs as the
 //! `postgres` system user and the cluster directory is handed to that user.
 //!
-//! The same code gives tests and benchmarks throwaway servers ([`EphemeralCluster`],
-//! [`ScratchServer`]).
+//! Throwaway servers for tests and benchmarks are built on [`LocalCluster`] in the
+//! workspace's test-support crate.
 
 mod binaries;
 mod cluster;
-mod ephemeral;
-mod scratch;
 
 pub use binaries::PgBinaries;
 pub use cluster::{ClusterStatus, LocalCluster, StartOutcome, Tuning};
-pub use ephemeral::EphemeralCluster;
-pub use scratch::ScratchServer;
 
 /// The database the embedded default keeps the assistant's tables in.
 pub const DEFAULT_DATABASE: &str = "assistant";

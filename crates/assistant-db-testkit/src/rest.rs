@@ -106,11 +106,11 @@ impl RestServer {
     /// A server with the given options.
     pub async fn start_with(options: ServerOptions) -> Self {
         let db = if options.unmigrated {
-            super::empty_options().await
+            crate::db::empty_options().await
         } else {
-            super::migrated_options().await
+            crate::db::migrated_options().await
         };
-        let pool = super::pool(db.clone()).await;
+        let pool = crate::db::pool(db.clone()).await;
         ensure_authenticator(&pool).await;
         let binary = postrust_binary();
         let dir = tempfile::tempdir().expect("a temporary directory for the server's log");
@@ -189,7 +189,7 @@ async fn ensure_authenticator(pool: &PgPool) {
     DONE.get_or_init(|| async {
         // The three API roles come from migration 004; an unmigrated database of the
         // same cluster may be served before any database was migrated.
-        super::exec(
+        crate::db::exec(
             pool,
             "DO $$ DECLARE r text; BEGIN \
                FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role', 'authenticator'] LOOP \
@@ -370,7 +370,7 @@ pub struct Db {
 impl Db {
     /// The direct transport on a new migrated database.
     pub async fn direct() -> Self {
-        let pool = super::migrated_db().await;
+        let pool = crate::db::migrated_db().await;
         Db {
             transport: Transport::Direct,
             client: Client::from_pool(pool.clone()),

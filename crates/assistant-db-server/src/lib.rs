@@ -1,4 +1,4 @@
-//! `assistant-db serve`: the HTTP API and the metrics dashboard, in one axum router.
+//! The HTTP API and the metrics dashboard of `assistant-db serve`, in one axum router.
 //!
 //! Reads go straight to the database through the [`Client`]. Writes are parsed with the
 //! model's own parsers ([`ingest`]), then handed to the [`Logger`]'s durable spool and
@@ -7,13 +7,12 @@
 //!
 //! Each concern has its module: who may call what ([`auth`]), the JSON API ([`api`]) and
 //! its OpenAPI document ([`openapi`]), request counters for Prometheus ([`telemetry`]),
-//! the server-rendered dashboard ([`dashboard`]) and the demo traffic of `--demo`
-//! ([`demo`]). Request and response bodies are never logged: they hold customer text.
+//! and the server-rendered dashboard ([`dashboard`]). Request and response bodies are
+//! never logged: they hold customer text.
 
 pub mod api;
 pub mod auth;
 pub mod dashboard;
-pub mod demo;
 pub mod ingest;
 pub mod openapi;
 pub mod telemetry;

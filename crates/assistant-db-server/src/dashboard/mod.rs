@@ -23,9 +23,9 @@ use super::AppState;
 const TABLE_ROWS: u32 = 12;
 
 /// The stylesheet, embedded.
-const CSS: &str = include_str!("../../../assets/dashboard.css");
+const CSS: &str = include_str!("../../assets/dashboard.css");
 /// The script, embedded.
-const JS: &str = include_str!("../../../assets/dashboard.js");
+const JS: &str = include_str!("../../assets/dashboard.js");
 
 /// The filters of the dashboard, as the URL gives them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

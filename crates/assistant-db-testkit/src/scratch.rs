@@ -8,9 +8,9 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::OnceCell;
 
-use super::cluster::quote_ident;
-use super::EphemeralCluster;
-use crate::error::{Error, Result};
+use assistant_db::{Error, Result};
+
+use crate::EphemeralCluster;
 
 const TEMPLATE: &str = "assistant_template";
 
@@ -60,7 +60,7 @@ impl ScratchServer {
             .get_or_try_init(|| async {
                 self.create_named(TEMPLATE, None).await?;
                 let mut conn = self.options(TEMPLATE).connect().await?;
-                crate::migrate::run(&mut conn).await?;
+                assistant_db::migrate::run(&mut conn).await?;
                 conn.close().await?;
                 Ok::<(), Error>(())
             })
@@ -93,4 +93,9 @@ impl ScratchServer {
         conn.close().await?;
         Ok(())
     }
+}
+
+/// `name` as a quoted SQL identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }

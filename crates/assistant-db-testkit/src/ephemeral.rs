@@ -4,8 +4,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Stdio};
 
-use super::{LocalCluster, Tuning};
-use crate::error::{Error, Result};
+use assistant_db::local::{LocalCluster, Tuning};
+use assistant_db::{Error, Result};
 
 /// A private PostgreSQL server in a temporary directory, for tests and benchmarks.
 ///
@@ -31,10 +31,10 @@ impl EphemeralCluster {
         let dir = tempfile::Builder::new()
             .prefix("assistant-db-")
             .tempdir()
-            .map_err(|e| Error::io("cannot create a temporary directory", e))?;
+            .map_err(|e| io_error("cannot create a temporary directory", e))?;
         // The server may run as another user, who must be able to enter the directory.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| Error::io("cannot open up the temporary directory", e))?;
+            .map_err(|e| io_error("cannot open up the temporary directory", e))?;
         let cluster = LocalCluster::with_tuning(dir.path(), tuning)?;
         let watchdog = spawn_watchdog(&cluster)?;
         let ephemeral = EphemeralCluster {
@@ -85,5 +85,13 @@ fn spawn_watchdog(cluster: &LocalCluster) -> Result<Child> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| Error::io("cannot start the cleanup watchdog", e))
+        .map_err(|e| io_error("cannot start the cleanup watchdog", e))
+}
+
+/// An I/O failure of the test support, with what it was doing.
+fn io_error(context: &str, source: std::io::Error) -> Error {
+    Error::Io {
+        context: context.to_owned(),
+        source,
+    }
 }
