@@ -1,13 +1,23 @@
 //! Configuration from flags, the environment and `.env`, with secrets that never print.
 //!
 //! Precedence: an explicit override (a command-line flag) > the process environment >
-//! `.env` > the embedded default (a private local PostgreSQL).
+//! `.env` in the working directory > the embedded default (a private local PostgreSQL).
+//! Only the working directory's `.env` is read: searching parent directories would let
+//! whoever controls a parent (a shared `/tmp`, a checked-out repository) choose the
+//! database and key a command uses.
+//!
+//! Every URL this crate shows goes through [`redact_url`]: the password, and the value of
+//! any query parameter named like a secret (`password`, `sslpassword`, `sslkey`,
+//! `api_token`, `client_secret`, …), become `***`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::logger::LoggerConfig;
 
 /// Environment variable naming a direct PostgreSQL connection string.
 pub const DATABASE_URL: &str = "DATABASE_URL";
@@ -22,6 +32,18 @@ pub const SUPABASE_KEY: &str = "SUPABASE_KEY";
 pub const ASSISTANT_DB_HOME: &str = "ASSISTANT_DB_HOME";
 /// Environment variable naming the logger's spool file.
 pub const ASSISTANT_DB_SPOOL: &str = "ASSISTANT_DB_SPOOL";
+/// Environment variable giving the days a dead letter is kept before it is deleted.
+pub const ASSISTANT_DB_DEAD_LETTER_DAYS: &str = "ASSISTANT_DB_DEAD_LETTER_DAYS";
+
+/// Days a dead letter is kept when [`ASSISTANT_DB_DEAD_LETTER_DAYS`] is not set.
+pub const DEFAULT_DEAD_LETTER_DAYS: u32 = 30;
+/// The longest [`ASSISTANT_DB_DEAD_LETTER_DAYS`] accepted (a hundred years).
+const MAX_DEAD_LETTER_DAYS: u32 = 36_500;
+
+/// The time a dead letter is kept, given in days.
+pub fn days(days: u32) -> Duration {
+    Duration::from_secs(u64::from(days) * 86_400)
+}
 
 /// A secret string (API key, password) whose `Debug` and `Display` are redacted.
 #[derive(Clone, PartialEq, Eq)]
@@ -73,32 +95,15 @@ impl DatabaseUrl {
         self.0.as_str()
     }
 
-    /// The URL with any password replaced by `***`.
+    /// The URL with its password and secret-like query parameters replaced by `***`
+    /// (see [`redact_url`]).
     pub fn redacted(&self) -> String {
-        let mut shown = self.0.clone();
-        if shown.password().is_some() {
-            // Cannot fail: a URL that has a password has a host to attach it to.
-            let _ = shown.set_password(Some("***"));
-        }
-        let mut text = shown.to_string();
-        // Query parameters such as `password=` may carry a secret too.
-        if let Some(query) = shown.query() {
-            let cleaned: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
-                .map(|(k, v)| {
-                    if k.eq_ignore_ascii_case("password") {
-                        format!("{k}=***")
-                    } else {
-                        format!("{k}={v}")
-                    }
-                })
-                .collect();
-            if let Some(start) = text.find('?') {
-                text.truncate(start);
-                text.push('?');
-                text.push_str(&cleaned.join("&"));
-            }
-        }
-        text
+        redact_url(self.0.as_str())
+    }
+
+    /// The parsed URL, secrets included; for connecting only.
+    pub fn url(&self) -> &url::Url {
+        &self.0
     }
 }
 
@@ -117,7 +122,7 @@ impl fmt::Display for DatabaseUrl {
 }
 
 /// Where the data lives, as chosen by the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Target {
     /// A PostgreSQL server reached directly.
     Postgres(DatabaseUrl),
@@ -135,8 +140,23 @@ pub enum Target {
     Local(PathBuf),
 }
 
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Postgres(url) => f.debug_tuple("Postgres").field(url).finish(),
+            Target::Rest { url, rest_url, key } => f
+                .debug_struct("Rest")
+                .field("url", &redact_url(url))
+                .field("rest_url", &redact_url(rest_url))
+                .field("key", key)
+                .finish(),
+            Target::Local(home) => f.debug_tuple("Local").field(home).finish(),
+        }
+    }
+}
+
 /// The whole configuration of the library and the command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     /// `DATABASE_URL`: direct PostgreSQL, Supabase's connection strings included.
     pub database_url: Option<DatabaseUrl>,
@@ -151,12 +171,36 @@ pub struct Config {
     pub home: PathBuf,
     /// `ASSISTANT_DB_SPOOL`: the logger's durable spool; see [`spool_path`](Self::spool_path).
     pub spool: Option<PathBuf>,
+    /// `ASSISTANT_DB_DEAD_LETTER_DAYS`: how long the logger keeps a record the database
+    /// refused for good, counted from its refusal (default 30 days).
+    pub dead_letter_ttl: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url)
+            .field(
+                "supabase_url",
+                &self.supabase_url.as_deref().map(redact_url),
+            )
+            .field(
+                "supabase_rest_url",
+                &self.supabase_rest_url.as_deref().map(redact_url),
+            )
+            .field("supabase_key", &self.supabase_key)
+            .field("home", &self.home)
+            .field("spool", &self.spool)
+            .field("dead_letter_ttl", &self.dead_letter_ttl)
+            .finish()
+    }
 }
 
 impl Config {
-    /// Reads the process environment, then `.env` (found in this or a parent directory).
+    /// Reads the process environment, then `.env` in the working directory (never a
+    /// parent directory's).
     pub fn from_env() -> Result<Self> {
-        let dotenv: HashMap<String, String> = match dotenvy::dotenv_iter() {
+        let dotenv: HashMap<String, String> = match dotenvy::from_path_iter(".env") {
             Ok(iter) => iter
                 .collect::<std::result::Result<_, _>>()
                 .map_err(|e| Error::Config(format!(".env cannot be read: {e}")))?,
@@ -185,6 +229,18 @@ impl Config {
             None => default_home(&get)?,
         };
         let spool = get(ASSISTANT_DB_SPOOL).map(PathBuf::from);
+        let dead_letter_ttl = match get(ASSISTANT_DB_DEAD_LETTER_DAYS) {
+            None => days(DEFAULT_DEAD_LETTER_DAYS),
+            Some(raw) => match raw.trim().parse::<u32>() {
+                Ok(n) if (1..=MAX_DEAD_LETTER_DAYS).contains(&n) => days(n),
+                _ => {
+                    return Err(Error::Config(format!(
+                        "{ASSISTANT_DB_DEAD_LETTER_DAYS} must be a whole number of days from 1 \
+                         to {MAX_DEAD_LETTER_DAYS} (got {raw:?})"
+                    )))
+                }
+            },
+        };
         Ok(Config {
             database_url,
             supabase_url,
@@ -192,6 +248,7 @@ impl Config {
             supabase_key,
             home,
             spool,
+            dead_letter_ttl,
         })
     }
 
@@ -217,6 +274,24 @@ impl Config {
             Ok(Target::Local(_)) | Err(_) => "local".to_owned(),
         };
         self.home.join("spool").join(format!("{name}.db"))
+    }
+
+    /// The logger's settings for this configuration: its spool and how long it keeps
+    /// dead letters; the rest are [`LoggerConfig::new`]'s defaults.
+    pub fn logger_config(&self) -> LoggerConfig {
+        LoggerConfig {
+            dead_letter_ttl: self.dead_letter_ttl,
+            ..LoggerConfig::new(self.spool_path())
+        }
+    }
+
+    /// Refuses, when running as root, a symbolic link at the home or at its `pg/` and
+    /// `spool/` directories: root must not create, chmod or chown whatever a link planted
+    /// there points at. A no-op for other users, whose links can only reach their own files.
+    pub fn check_paths(&self) -> Result<()> {
+        crate::files::refuse_symlink(&self.home, "ASSISTANT_DB_HOME")?;
+        crate::files::refuse_symlink(&self.home.join("pg"), "the embedded PostgreSQL's directory")?;
+        crate::files::refuse_symlink(&self.home.join("spool"), "the spool directory")
     }
 
     /// Chooses the transport: `DATABASE_URL`, else Supabase REST, else the local default.
@@ -251,6 +326,119 @@ impl Config {
             (None, None) => Ok(Target::Local(self.home.clone())),
         }
     }
+}
+
+/// `url` with its password, and the value of every query or fragment parameter named
+/// like a secret (see [`is_secret_name`]), replaced by `***`.
+///
+/// Works on the text, so a URL that does not parse is redacted too, and everything that
+/// is not a secret is shown exactly as given.
+pub fn redact_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let rest = match url.find("://") {
+        Some(at) => {
+            let (scheme, after) = url.split_at(at + 3);
+            out.push_str(scheme);
+            let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+            let (authority, rest) = after.split_at(end);
+            match authority.rfind('@') {
+                Some(at) => {
+                    let (userinfo, host) = authority.split_at(at);
+                    match userinfo.split_once(':') {
+                        Some((user, _password)) => {
+                            out.push_str(user);
+                            out.push_str(":***");
+                        }
+                        None => out.push_str(userinfo),
+                    }
+                    out.push_str(host);
+                }
+                None => out.push_str(authority),
+            }
+            rest
+        }
+        None => url,
+    };
+    let (before_fragment, fragment) = match rest.split_once('#') {
+        Some((head, fragment)) => (head, Some(fragment)),
+        None => (rest, None),
+    };
+    match before_fragment.split_once('?') {
+        Some((path, query)) => {
+            out.push_str(path);
+            out.push('?');
+            redact_pairs(query, &mut out);
+        }
+        None => out.push_str(before_fragment),
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        redact_pairs(fragment, &mut out);
+    }
+    out
+}
+
+/// `&`-separated `name=value` pairs, the values of secret-named ones replaced by `***`.
+fn redact_pairs(pairs: &str, out: &mut String) {
+    for (i, pair) in pairs.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let name = url::form_urlencoded::parse(pair.as_bytes())
+            .next()
+            .map(|(name, _)| name);
+        match pair.split_once('=') {
+            Some((raw_name, value))
+                if !value.is_empty() && name.is_some_and(|n| is_secret_name(&n)) =>
+            {
+                out.push_str(raw_name);
+                out.push_str("=***");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+}
+
+/// Whether a parameter of that name holds a secret: it contains `pass`, `pwd`, `key`,
+/// `token`, `secret`, `auth`, `credential` or `signature` (in any case), or is `sig`.
+pub fn is_secret_name(name: &str) -> bool {
+    const SECRET_PARTS: [&str; 8] = [
+        "pass",
+        "pwd",
+        "key",
+        "token",
+        "secret",
+        "auth",
+        "credential",
+        "signature",
+    ];
+    let lower = name.to_ascii_lowercase();
+    lower == "sig" || SECRET_PARTS.iter().any(|part| lower.contains(part))
+}
+
+/// `text` with every URL in it (`scheme://…`, up to the next space or quote) passed
+/// through [`redact_url`]; for messages from other crates (sqlx, reqwest) that may quote
+/// a URL, before they are shown or logged.
+pub fn redact_urls(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") {
+        return Cow::Borrowed(text);
+    }
+    let ends_url = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let scheme_start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |i| i + 1);
+        let end = rest[at + 3..]
+            .find(ends_url)
+            .map_or(rest.len(), |i| at + 3 + i);
+        out.push_str(&rest[..scheme_start]);
+        out.push_str(&redact_url(&rest[scheme_start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// FNV-1a: a stable hash (unlike std's, which is seeded per process) for file names.
@@ -390,6 +578,80 @@ mod tests {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
         assert!(shown.contains("user:***@db.x.supabase.co"), "{shown}");
+    }
+
+    #[test]
+    fn secret_parameters_never_print() {
+        let url = "postgresql://u:pw1@db.example:5432/postgres?sslmode=require\
+                   &sslpassword=pw2&sslkey=%2Fhome%2Fkey3.pem&api_token=tok4&Password=pw5\
+                   &client_secret=s6&application_name=app#access_token=t7";
+        let config = config(&[
+            ("DATABASE_URL", url),
+            ("SUPABASE_URL", "https://x.supabase.co/?apikey=k8"),
+            ("SUPABASE_REST_URL", "https://y.example/rest?token=t9"),
+            ("HOME", "/h"),
+        ])
+        .expect("config");
+        let shown = format!(
+            "{config:?} {:?} {}",
+            config.target(),
+            config.database_url.as_ref().expect("url")
+        );
+        for secret in ["pw1", "pw2", "key3", "tok4", "pw5", "s6", "t7", "k8", "t9"] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+        assert!(
+            shown.contains(
+                "postgresql://u:***@db.example:5432/postgres?sslmode=require&sslpassword=***\
+                 &sslkey=***&api_token=***&Password=***&client_secret=***&application_name=app\
+                 #access_token=***"
+            ),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn urls_inside_messages_are_redacted_and_the_rest_is_kept() {
+        let text = "error sending request for url (https://h.example/x?api_key=k1&a=b): \
+                    connect to postgres://u:p2@h/db?password=p3 failed, see \"s3://b/o?sig=z4\"";
+        let shown = redact_urls(text);
+        assert_eq!(
+            shown,
+            "error sending request for url (https://h.example/x?api_key=***&a=b): \
+             connect to postgres://u:***@h/db?password=*** failed, see \"s3://b/o?sig=***\""
+        );
+        assert!(matches!(redact_urls("no url here"), Cow::Borrowed(_)));
+        // Not a URL that parses, still redacted.
+        assert_eq!(
+            redact_url("postgres://u:p@[bad/x?token=t"),
+            "postgres://u:***@[bad/x?token=***"
+        );
+    }
+
+    #[test]
+    fn dead_letter_days_are_read_and_checked() {
+        let ttl = |days: Option<&str>| {
+            let mut vars = vec![("HOME", "/h")];
+            if let Some(days) = days {
+                vars.push(("ASSISTANT_DB_DEAD_LETTER_DAYS", days));
+            }
+            config(&vars).map(|c| c.dead_letter_ttl)
+        };
+        assert_eq!(
+            ttl(None).expect("default"),
+            Duration::from_secs(30 * 86_400)
+        );
+        assert_eq!(
+            ttl(Some("7")).expect("7 days"),
+            Duration::from_secs(7 * 86_400)
+        );
+        for bad in ["0", "-1", "1.5", "forever", "36501"] {
+            let err = ttl(Some(bad)).expect_err(bad).to_string();
+            assert!(
+                err.contains("ASSISTANT_DB_DEAD_LETTER_DAYS") && err.contains("whole number"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -1,12 +1,19 @@
 //! Opening a connection pool on whatever the configuration names, the embedded local
 //! PostgreSQL included.
+//!
+//! Every pool opened here keeps SQL text out of users' terminals: sqlx logs each
+//! statement at `info` and a slow one (with its text) at `warn`, which the default log
+//! filter (`warn`) would print; here they are `trace` and `debug`. A URL parameter sqlx
+//! does not know is dropped with a warning naming it, because sqlx's own warning would
+//! print its value, and `sslpassword` or `api_token` are secrets.
 
 use std::time::Duration;
 
+use log::LevelFilter;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{ConnectOptions, PgPool};
 
-use crate::config::{Config, Target};
+use crate::config::{redact_url, Config, DatabaseUrl, Target};
 use crate::error::{Error, Result};
 use crate::local::{LocalCluster, DEFAULT_DATABASE};
 
@@ -32,10 +39,8 @@ pub struct Database {
 pub async fn connect(config: &Config, prepare: Prepare) -> Result<Database> {
     match config.target()? {
         Target::Postgres(url) => {
-            let options: PgConnectOptions = url
-                .expose()
-                .parse()
-                .map_err(|e| Error::Config(format!("DATABASE_URL {url} is not usable: {e}")))?;
+            tracing::debug!(url = %url, "connecting");
+            let options = connect_options(&url)?;
             let pool = pool_options().connect_with(options).await?;
             Ok(Database {
                 pool,
@@ -44,9 +49,10 @@ pub async fn connect(config: &Config, prepare: Prepare) -> Result<Database> {
         }
         // A pool needs PostgreSQL itself; the REST transport is `Client::connect`'s.
         Target::Rest { url, .. } => Err(Error::Config(format!(
-            "SUPABASE_URL={url} selects the REST API, which serves logging, reading, metrics \
+            "SUPABASE_URL={} selects the REST API, which serves logging, reading, metrics \
              and a partial verify; this needs a direct PostgreSQL connection: set \
-             DATABASE_URL to the project's connection string (Project Settings → Database)"
+             DATABASE_URL to the project's connection string (Project Settings → Database)",
+            redact_url(&url)
         ))),
         Target::Local(home) => {
             let cluster = LocalCluster::new(home)?;
@@ -60,6 +66,7 @@ pub async fn connect(config: &Config, prepare: Prepare) -> Result<Database> {
                 tracing::info!(home = %cluster.home().display(), "created the local PostgreSQL cluster");
             }
             cluster.ensure_database(DEFAULT_DATABASE).await?;
+            // The cluster's options already keep statements out of the log.
             let pool = pool_options()
                 .connect_with(cluster.connect_options(DEFAULT_DATABASE))
                 .await?;
@@ -79,4 +86,88 @@ fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(Duration::from_secs(15))
+}
+
+/// The URL parameters sqlx 0.8 understands (`sqlx_postgres::options::parse`).
+const KNOWN_PARAMETERS: [&str; 19] = [
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+    // `options[NAME]=VALUE`, checked by prefix below.
+    "options[",
+];
+
+/// Connection options for `url`: its parameters that sqlx knows, and quiet statement logs.
+pub fn connect_options(url: &DatabaseUrl) -> Result<PgConnectOptions> {
+    let mut kept = url.url().clone();
+    let known = |name: &str| KNOWN_PARAMETERS.contains(&name) || name.starts_with("options[");
+    let pairs: Vec<(String, String)> = kept
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if pairs.iter().any(|(name, _)| !known(name)) {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &pairs {
+            if known(name) {
+                query.append_pair(name, value);
+            } else {
+                tracing::warn!(
+                    parameter = %name,
+                    "ignoring a DATABASE_URL parameter the PostgreSQL driver does not support"
+                );
+            }
+        }
+        let query = query.finish();
+        kept.set_query((!query.is_empty()).then_some(query.as_str()));
+    }
+    let options: PgConnectOptions = kept
+        .as_str()
+        .parse()
+        .map_err(|e| Error::Config(format!("DATABASE_URL {url} is not usable: {e}")))?;
+    Ok(quiet(options))
+}
+
+/// `options` with sqlx's statement logs lowered below the default filter: every statement
+/// at `trace`, a slow one (over a second) at `debug`.
+pub fn quiet(options: PgConnectOptions) -> PgConnectOptions {
+    options
+        .log_statements(LevelFilter::Trace)
+        .log_slow_statements(LevelFilter::Debug, Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_parameters_are_dropped_and_known_ones_kept() {
+        let url = DatabaseUrl::parse(
+            "postgres://u:pw@db.example:6543/app?sslmode=disable&sslpassword=s1&api_token=t2\
+             &application_name=mine&options[search_path]=x",
+        )
+        .expect("url");
+        let options = connect_options(&url).expect("options");
+        assert_eq!(options.get_port(), 6543);
+        assert_eq!(options.get_application_name(), Some("mine"));
+        assert_eq!(options.get_options(), Some("-c search_path=x"));
+        let shown = format!("{options:?}");
+        for secret in ["s1", "t2"] {
+            assert!(!shown.contains(secret), "{secret} was passed on: {shown}");
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod connect;
 pub mod demo;
 pub mod error;
+mod files;
 pub mod local;
 pub mod logger;
 pub mod metrics;

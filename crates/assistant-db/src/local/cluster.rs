@@ -2,7 +2,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -13,6 +12,12 @@ use sqlx::{ConnectOptions, Connection};
 
 use super::{PgBinaries, PORT, SUPERUSER};
 use crate::error::{Error, Result};
+use crate::files::{self, PRIVATE_DIR};
+
+/// Mode of the home when the server runs as another user: that user may pass through it
+/// to `pg/` (its own, mode 0700) but may not list or change the home, where the spools
+/// and the lock live.
+const HOME_PASSABLE: u32 = 0o711;
 
 /// The longest path a Unix socket may have on Linux (`sun_path` less its NUL).
 const MAX_SOCKET_PATH: usize = 107;
@@ -97,7 +102,9 @@ impl ServiceUser {
 /// A PostgreSQL cluster kept under one home directory.
 ///
 /// Layout: `<home>/lock` serialises commands; `<home>/pg/` belongs to the server's user
-/// and holds `data/` (the cluster), `run/` (the socket) and `server.log`.
+/// and holds `data/` (the cluster), `run/` (the socket) and `server.log`. The home is
+/// mode 0700, or 0711 when the server runs as another user (root's case); `pg/` and
+/// `run/` are 0700 and the lock 0600.
 #[derive(Debug, Clone)]
 pub struct LocalCluster {
     home: PathBuf,
@@ -166,13 +173,16 @@ impl LocalCluster {
         self.home.join("pg")
     }
 
-    /// Connection options for `database` over the private socket.
+    /// Connection options for `database` over the private socket, with sqlx's statement
+    /// logs kept below the default filter (see [`crate::connect::quiet`]).
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
-        PgConnectOptions::new()
-            .socket(self.socket_dir())
-            .port(PORT)
-            .username(SUPERUSER)
-            .database(database)
+        crate::connect::quiet(
+            PgConnectOptions::new()
+                .socket(self.socket_dir())
+                .port(PORT)
+                .username(SUPERUSER)
+                .database(database),
+        )
     }
 
     /// A libpq-style URL for `database`, usable with `psql` and `DATABASE_URL`.
@@ -355,22 +365,35 @@ impl LocalCluster {
             .map_err(|e| Error::io(format!("cannot write {}", conf.display()), e))
     }
 
-    /// Creates `<home>` and `<home>/pg/{run}`, owned by the server's user.
+    /// Creates `<home>/pg/{run}` (mode 0700), owned by the server's user.
     fn prepare_dirs(&self) -> Result<()> {
         let server_dir = self.server_dir();
-        for dir in [&server_dir, &self.socket_dir()] {
-            fs::create_dir_all(dir)
-                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| Error::io(format!("cannot restrict {}", dir.display()), e))?;
-            if let Some((uid, gid)) = self.user.switch_to {
-                nix::unistd::chown(dir.as_path(), Some(uid), Some(gid)).map_err(|e| {
-                    Error::Local(format!(
-                        "cannot hand {} to user {}: {e}",
-                        dir.display(),
-                        self.user.name
-                    ))
-                })?;
+        let socket_dir = self.socket_dir();
+        files::ensure_dir(
+            &server_dir,
+            PRIVATE_DIR,
+            true,
+            "the embedded PostgreSQL's directory",
+        )?;
+        files::ensure_dir(
+            &socket_dir,
+            PRIVATE_DIR,
+            true,
+            "the server's socket directory",
+        )?;
+        if let Some((uid, gid)) = self.user.switch_to {
+            // Inner directory first: until `pg/` is handed over, only root can change
+            // what is inside it. `lchown` changes a link itself, never what it points at.
+            for dir in [&socket_dir, &server_dir] {
+                std::os::unix::fs::lchown(dir, Some(uid.as_raw()), Some(gid.as_raw())).map_err(
+                    |e| {
+                        Error::Local(format!(
+                            "cannot hand {} to user {}: {e}",
+                            dir.display(),
+                            self.user.name
+                        ))
+                    },
+                )?;
             }
         }
         if self.user.switch_to.is_some() {
@@ -393,16 +416,19 @@ impl LocalCluster {
     }
 
     /// Takes the home directory's lock; released when the returned file is dropped.
+    ///
+    /// Also makes the home private (see [`LocalCluster`]) and, as root, refuses a
+    /// symbolic link at the home, `pg/` or the lock.
     fn lock(&self) -> Result<File> {
-        fs::create_dir_all(&self.home)
-            .map_err(|e| Error::io(format!("cannot create {}", self.home.display()), e))?;
+        let mode = if self.user.switch_to.is_some() {
+            HOME_PASSABLE
+        } else {
+            PRIVATE_DIR
+        };
+        files::ensure_dir(&self.home, mode, true, "ASSISTANT_DB_HOME")?;
+        files::refuse_symlink(&self.server_dir(), "the embedded PostgreSQL's directory")?;
         let path = self.home.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        let file = files::private_file(&path, "the home's lock file")?;
         file.lock()
             .map_err(|e| Error::io(format!("cannot lock {}", path.display()), e))?;
         Ok(file)

@@ -14,6 +14,10 @@
 //! crash-safe, one sync per commit, inspectable with the `sqlite3` shell. One thread
 //! ([`writer`]) makes every change to it; the drain ([`drain`]) reads on a second
 //! connection and keeps a few batches in flight to the database at once.
+//!
+//! The spool's files are private to their owner (see [`spool`]); dead letters are deleted
+//! once older than [`LoggerConfig::dead_letter_ttl`], when the logger starts and every
+//! hour while it runs.
 
 mod drain;
 mod spool;
@@ -71,10 +75,17 @@ pub struct LoggerConfig {
     pub min_backoff: Duration,
     /// Longest retry delay.
     pub max_backoff: Duration,
+    /// How long a dead letter is kept after the database refused it; older ones are
+    /// deleted (and counted in [`SpoolStatus::dead_expired`]).
+    pub dead_letter_ttl: Duration,
 }
 
+/// How often a running logger deletes expired dead letters.
+const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
+
 impl LoggerConfig {
-    /// Defaults (500 records or 1 s per batch, one million records or 1 GiB of spool).
+    /// Defaults (500 records or 1 s per batch, one million records or 1 GiB of spool,
+    /// dead letters kept 30 days).
     pub fn new(spool_path: impl Into<PathBuf>) -> Self {
         LoggerConfig {
             spool_path: spool_path.into(),
@@ -87,6 +98,7 @@ impl LoggerConfig {
             buffer: 16_384,
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
+            dead_letter_ttl: crate::config::days(crate::config::DEFAULT_DEAD_LETTER_DAYS),
         }
     }
 }
@@ -238,12 +250,14 @@ impl Logger {
             client,
             done_tx,
         ));
+        let expirer = tokio::spawn(expire_dead_letters(requests.downgrade()));
         Ok(Logger {
             shared,
             requests,
             done_through,
             tasks: Arc::new(std::sync::Mutex::new(Tasks {
                 drainer: Some(drainer),
+                expirer: Some(expirer),
                 writer: Some(writer_thread),
             })),
             spool,
@@ -376,13 +390,17 @@ impl Logger {
         let flushed = self.flush(timeout).await;
         self.shared.stopping.store(true, Ordering::Release);
         self.shared.work.notify_one();
-        let (drainer, writer) = match self.tasks.lock() {
-            Ok(mut tasks) => (tasks.drainer.take(), tasks.writer.take()),
-            Err(_) => (None, None),
+        let (drainer, expirer, writer) = match self.tasks.lock() {
+            Ok(mut tasks) => (
+                tasks.drainer.take(),
+                tasks.expirer.take(),
+                tasks.writer.take(),
+            ),
+            Err(_) => (None, None, None),
         };
-        if let Some(drainer) = drainer {
-            drainer.abort();
-            let _ = drainer.await;
+        for task in [drainer, expirer].into_iter().flatten() {
+            task.abort();
+            let _ = task.await;
         }
         // The writer finishes what was queued before, then closes its connection.
         if self.requests.send(Request::Stop).await.is_ok() {
@@ -446,11 +464,32 @@ impl Logger {
     }
 }
 
-/// The logger's background work: the drain task and the writer thread.
+/// The logger's background work: the drain task, the dead-letter expiry and the writer
+/// thread.
 #[derive(Debug)]
 struct Tasks {
     drainer: Option<JoinHandle<()>>,
+    expirer: Option<JoinHandle<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Asks the writer to delete expired dead letters every [`EXPIRE_EVERY`] (it also does
+/// when it starts). Holds the channel weakly, so that it never keeps a writer alive
+/// whose logger is gone.
+async fn expire_dead_letters(requests: mpsc::WeakSender<Request>) {
+    let mut every = tokio::time::interval(EXPIRE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate, and the writer has just expired on its start.
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let Some(requests) = requests.upgrade() else {
+            return;
+        };
+        if requests.send(Request::ExpireDead).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// An entry encoded for the spool: each record as the spec's JSON dict.

@@ -7,16 +7,30 @@
 //! driver: the writer ([`super::writer`]) is a single sequential loop whose latency *is*
 //! the latency of `log`, and an async driver would add a hop to a worker thread and back
 //! on every commit. Reads happen here, on a second connection, off the async runtime.
+//!
+//! The spool holds customer text, so it is its owner's alone: the file is created with
+//! mode 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm` files the main
+//! file's mode), an existing spool and its `-wal`, `-shm`, `-journal` and lock files are
+//! set to 0600 whenever one is opened, and a directory created for the spool is 0700.
+//! An existing directory is made 0700 only when it holds nothing but spools (the default
+//! `<home>/spool/`); a directory named through `ASSISTANT_DB_SPOOL` that holds other
+//! things (a home directory, `/var/spool`) is left as it is. As root, a symbolic link at
+//! the spool's directory or at any of its files is refused.
+//!
+//! Dead letters are kept for a configured time (see `LoggerConfig::dead_letter_ttl`),
+//! then deleted; the `meta` table counts how many were, for `spool status`.
 
-use std::fs::{File, OpenOptions};
+use std::ffi::OsString;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::files::{self, PRIVATE_DIR};
 
 /// The tables, created on first use. `AUTOINCREMENT` keeps sequence numbers growing even
 /// when the queue empties, so that the dead-letter table (keyed by them) never sees one
@@ -32,7 +46,16 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS spool (
         failed_at_ms INTEGER NOT NULL,
         error TEXT NOT NULL,
         interaction TEXT,
-        escalation TEXT);";
+        escalation TEXT);
+    CREATE TABLE IF NOT EXISTS meta (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL);";
+
+/// The `meta` key counting dead letters deleted for their age.
+const DEAD_EXPIRED: &str = "dead_expired";
+
+/// Suffixes of the files SQLite keeps beside a database.
+const SIDE_FILES: [&str; 3] = ["-wal", "-shm", "-journal"];
 
 /// A spooled entry read back for draining.
 #[derive(Debug, Clone)]
@@ -86,6 +109,10 @@ pub struct SpoolStatus {
     pub oldest_age_ms: Option<u64>,
     /// Entries in the dead-letter table.
     pub dead: u64,
+    /// Age of the oldest dead letter, in milliseconds since the database refused it.
+    pub dead_oldest_age_ms: Option<u64>,
+    /// Dead letters deleted so far because they were older than the configured age.
+    pub dead_expired: u64,
 }
 
 /// An open spool file: the reading side (the logger's writer has its own connection).
@@ -111,6 +138,7 @@ impl std::fmt::Debug for SpoolFile {
 impl SpoolFile {
     /// Opens the spool for a logger: creates it if needed and takes its exclusive lock.
     pub(super) async fn open(path: &Path) -> Result<Self> {
+        prepare(path, true)?;
         let lock = lock_file(path)?;
         Self::connect(path, Some(Arc::new(lock))).await
     }
@@ -118,12 +146,14 @@ impl SpoolFile {
     /// Opens an existing spool for inspection (status, dead letters, retry), without the
     /// logger's lock; SQLite keeps concurrent use consistent.
     pub async fn inspect(path: &Path) -> Result<Self> {
-        if !path.exists() {
+        files::refuse_symlink(path, "the spool")?;
+        if std::fs::symlink_metadata(path).is_err() {
             return Err(Error::Config(format!(
                 "there is no spool at {}",
                 path.display()
             )));
         }
+        prepare(path, false)?;
         Self::connect(path, None).await
     }
 
@@ -166,8 +196,15 @@ impl SpoolFile {
     /// Counts of waiting and dead entries.
     pub async fn status(&self) -> Result<SpoolStatus> {
         let (pending, pending_bytes) = self.pending_size().await?;
-        let dead: i64 = self
-            .read(|c| c.query_row("SELECT count(*) FROM dead", [], |r| r.get(0)))
+        let (dead, dead_oldest, dead_expired): (i64, Option<i64>, Option<i64>) = self
+            .read(|c| {
+                c.query_row(
+                    "SELECT count(*), min(failed_at_ms), \
+                         (SELECT value FROM meta WHERE key = ?1) FROM dead",
+                    [DEAD_EXPIRED],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+            })
             .await?;
         Ok(SpoolStatus {
             path: self.path.clone(),
@@ -175,7 +212,15 @@ impl SpoolFile {
             pending_bytes,
             oldest_age_ms: self.oldest_logged_at().await?.map(age_ms),
             dead: dead.max(0) as u64,
+            dead_oldest_age_ms: dead_oldest.map(age_ms),
+            dead_expired: dead_expired.unwrap_or(0).max(0) as u64,
         })
+    }
+
+    /// Deletes the dead letters the database refused more than `ttl` ago, and counts them
+    /// in `dead_expired`; returns how many it deleted.
+    pub async fn expire_dead(&self, ttl: Duration) -> Result<u64> {
+        self.read(move |c| expire_dead(c, ttl)).await
     }
 
     /// Every dead letter, oldest first.
@@ -339,7 +384,12 @@ pub(super) fn open_connection(path: &Path, durability: Durability) -> Result<Con
     let cannot = |e: rusqlite::Error| {
         Error::Config(format!("cannot open the spool {}: {e}", path.display()))
     };
-    let conn = Connection::open(path).map_err(cannot)?;
+    let mut flags = OpenFlags::default();
+    if files::is_root() {
+        // Already refused by `prepare`; this closes the gap between its check and the open.
+        flags |= OpenFlags::SQLITE_OPEN_NOFOLLOW;
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(cannot)?;
     conn.busy_timeout(Duration::from_secs(30)).map_err(cannot)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
@@ -369,6 +419,84 @@ pub(super) fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(seq.unwrap_or(0))
 }
 
+/// Deletes dead letters refused more than `ttl` ago and adds their number to the
+/// `dead_expired` count, in one transaction; returns how many it deleted.
+pub(super) fn expire_dead(conn: &Connection, ttl: Duration) -> rusqlite::Result<u64> {
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+    let cutoff = now_ms().saturating_sub(ttl_ms);
+    let tx = conn.unchecked_transaction()?;
+    let deleted = tx.execute("DELETE FROM dead WHERE failed_at_ms < ?1", [cutoff])?;
+    if deleted > 0 {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+            params![DEAD_EXPIRED, deleted as i64],
+        )?;
+    }
+    tx.commit()?;
+    Ok(deleted as u64)
+}
+
+/// Makes the spool's directory and files private before SQLite opens them: creates the
+/// directory (0700) when `create`, makes an existing one 0700 when it holds only spools,
+/// creates the file with 0600 when `create` and sets 0600 on the file and its side files.
+fn prepare(path: &Path, create: bool) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tighten = holds_only_spools(dir, path);
+    if create || dir.exists() {
+        files::ensure_dir(dir, PRIVATE_DIR, tighten, "the spool's directory")?;
+    }
+    if create {
+        files::private_file(path, "the spool")?;
+    } else {
+        files::tighten_file(path, "the spool")?;
+    }
+    for suffix in SIDE_FILES {
+        files::tighten_file(&with_suffix(path, suffix), "a file of the spool")?;
+    }
+    files::tighten_file(&path.with_extension("lock"), "the spool's lock file")
+}
+
+/// `path` with `suffix` appended to its file name (`spool.db` → `spool.db-wal`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name: OsString = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Whether `dir` holds nothing but files of spools: this spool's, or those named as
+/// [`crate::Config::spool_path`] names them (`local`, `pg-<hash>`, `rest-<hash>`).
+fn holds_only_spools(dir: &Path, spool: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let own: Vec<OsString> = std::iter::once(spool.to_path_buf())
+        .chain(SIDE_FILES.iter().map(|s| with_suffix(spool, s)))
+        .chain(std::iter::once(spool.with_extension("lock")))
+        .filter_map(|p| p.file_name().map(ToOwned::to_owned))
+        .collect();
+    entries.into_iter().all(|entry| {
+        let Ok(entry) = entry else { return false };
+        let name = entry.file_name();
+        own.contains(&name) || name.to_str().is_some_and(is_default_spool_file)
+    })
+}
+
+/// `local.db`, `pg-0123456789abcdef.db-wal`, `rest-….lock` and the like.
+fn is_default_spool_file(name: &str) -> bool {
+    let stem = [".db-wal", ".db-shm", ".db-journal", ".db", ".lock"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix));
+    let hashed = |stem: &str, prefix: &str| {
+        stem.strip_prefix(prefix)
+            .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    stem.is_some_and(|stem| stem == "local" || hashed(stem, "pg-") || hashed(stem, "rest-"))
+}
+
 /// Runs blocking SQLite work on tokio's blocking pool.
 async fn blocking<T, F>(work: F) -> Result<T>
 where
@@ -381,17 +509,8 @@ where
 }
 
 fn lock_file(path: &Path) -> Result<File> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    }
     let lock_path = path.with_extension("lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::io(format!("cannot open {}", lock_path.display()), e))?;
+    let file = files::private_file(&lock_path, "the spool's lock file")?;
     file.try_lock().map_err(|_| {
         Error::Config(format!(
             "another logger is draining the spool {} (its lock {} is held)",
@@ -415,4 +534,42 @@ pub(super) fn now_ms() -> i64 {
 /// Milliseconds since `logged_at_ms`.
 pub(super) fn age_ms(logged_at_ms: i64) -> u64 {
     (now_ms() - logged_at_ms).max(0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_spool_names_are_recognised() {
+        for name in [
+            "local.db",
+            "local.db-wal",
+            "pg-0123456789abcdef.db-shm",
+            "rest-fedcba9876543210.lock",
+        ] {
+            assert!(is_default_spool_file(name), "{name}");
+        }
+        for name in [
+            "notes.txt",
+            "pg-xyz.db",
+            "local",
+            "crontabs",
+            "pg-0123456789abcdef",
+        ] {
+            assert!(!is_default_spool_file(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_a_directory_of_spools_is_tightened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = dir.path().join("mine.db");
+        std::fs::write(&spool, "").expect("spool");
+        std::fs::write(dir.path().join("mine.db-wal"), "").expect("wal");
+        std::fs::write(dir.path().join("local.db"), "").expect("other spool");
+        assert!(holds_only_spools(dir.path(), &spool));
+        std::fs::write(dir.path().join("notes.txt"), "").expect("other file");
+        assert!(!holds_only_spools(dir.path(), &spool));
+    }
 }

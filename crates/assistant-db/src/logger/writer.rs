@@ -7,6 +7,9 @@
 //! whole milliseconds). A group that holds only removals commits without a sync — a
 //! removal lost in a crash only means a replay, which client ids make harmless.
 //!
+//! It also deletes expired dead letters: when it starts, and when asked
+//! ([`Request::ExpireDead`]), which the logger does every hour.
+//!
 //! The writer also checkpoints, between groups. A checkpoint that copies every frame
 //! lets the next commit start the WAL file over from its beginning, so commits keep
 //! overwriting blocks the file already has; a commit that grows the file must also sync
@@ -24,7 +27,7 @@ use rusqlite::{params, Connection};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
-use super::spool::{last_seq, now_ms, open_connection, spool_error, Durability};
+use super::spool::{expire_dead, last_seq, now_ms, open_connection, spool_error, Durability};
 use super::Shared;
 use crate::error::{Error, Result};
 
@@ -57,6 +60,8 @@ pub(super) enum Request {
         error: String,
         reply: oneshot::Sender<Result<()>>,
     },
+    /// Delete the dead letters older than the configured time to keep them.
+    ExpireDead,
     /// Stop taking requests; write those already queued, then stop.
     Stop,
 }
@@ -69,6 +74,7 @@ impl std::fmt::Debug for Request {
             Request::Marker { .. } => "Marker",
             Request::Remove { .. } => "Remove",
             Request::Bury { .. } => "Bury",
+            Request::ExpireDead => "ExpireDead",
             Request::Stop => "Stop",
         })
     }
@@ -126,6 +132,7 @@ pub(super) async fn start(
     let thread = std::thread::Builder::new()
         .name("assistant-db-spool".into())
         .spawn(move || {
+            expire(&conn, &shared);
             if let Err(e) = make_room_in_the_wal(&conn, Path::new(&wal)) {
                 tracing::warn!(error = %e, "cannot make room in the spool's WAL");
             }
@@ -156,6 +163,20 @@ fn make_room_in_the_wal(conn: &Connection, wal: &Path) -> rusqlite::Result<()> {
     )?;
     conn.execute_batch("DROP TABLE wal_room")?;
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+}
+
+/// Deletes the expired dead letters, saying how many (an error only delays them).
+fn expire(conn: &Connection, shared: &Shared) {
+    let ttl = shared.config.dead_letter_ttl;
+    match expire_dead(conn, ttl) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            deleted = n,
+            days = ttl.as_secs() / 86_400,
+            "deleted dead letters older than the time they are kept"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot delete expired dead letters"),
+    }
 }
 
 fn run(mut conn: Connection, shared: &Shared, mut requests: mpsc::Receiver<Request>) {
@@ -198,6 +219,7 @@ fn run(mut conn: Connection, shared: &Shared, mut requests: mpsc::Receiver<Reque
             }
         }
         let stop = group.iter().any(|r| matches!(r, Request::Stop));
+        let expire_now = group.iter().any(|r| matches!(r, Request::ExpireDead));
         // Never answer a request whose commit did not reach the required durability.
         let committed = if durability == wanted {
             commit(&mut conn, &group)
@@ -211,6 +233,10 @@ fn run(mut conn: Connection, shared: &Shared, mut requests: mpsc::Receiver<Reque
             Err(_) => checkpoints.run(&conn),
         }
         answer(group, committed, shared, &mut appended);
+        if expire_now {
+            // Its own transaction, after the group's: it answers nobody.
+            expire(&conn, shared);
+        }
         if stop {
             // Refuse what comes from now on (`log_nowait` then fails rather than hand
             // over an entry nobody will write), and write what is already queued.
@@ -247,7 +273,7 @@ impl Checkpoints {
             self.rows += match request {
                 Request::Append { .. } | Request::Bury { .. } => 1,
                 Request::Remove { first, last, .. } => (last - first + 1).max(0) as u64,
-                Request::Marker { .. } | Request::Stop => 0,
+                Request::Marker { .. } | Request::ExpireDead | Request::Stop => 0,
             };
         }
     }
@@ -306,7 +332,7 @@ fn commit(conn: &mut Connection, group: &[Request]) -> Result<Vec<i64>> {
                 tx.execute("DELETE FROM spool WHERE seq = ?1", [seq])
                     .map_err(spool_error)?;
             }
-            Request::Marker { .. } | Request::Stop => {}
+            Request::Marker { .. } | Request::ExpireDead | Request::Stop => {}
         }
     }
     tx.commit().map_err(spool_error)?;
@@ -364,7 +390,7 @@ fn answer(group: Vec<Request>, committed: Result<Vec<i64>>, shared: &Shared, app
             Request::Marker { reply } => {
                 let _ = reply.send(*appended);
             }
-            Request::Stop => {}
+            Request::ExpireDead | Request::Stop => {}
         }
     }
 }
