@@ -1,7 +1,9 @@
 //! The `assistant-db` command: a thin shell over the `assistant-db` library.
 
 mod commands;
+mod terminal;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -50,12 +52,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Colours only for a person at a terminal who has not asked for none (no-color.org).
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ASSISTANT_DB_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(terminal::LogWriter)
+        .with_ansi(colour)
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -68,9 +74,10 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err}");
+            // Messages may quote a URL or a stored value: redact and escape them.
+            eprintln!("error: {}", terminal::for_stderr(&err.to_string()));
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", terminal::for_stderr(&cause.to_string()));
             }
             ExitCode::FAILURE
         }
@@ -80,6 +87,14 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config =
         assistant_db::Config::from_env()?.with_database_url(cli.database_url.as_deref())?;
+    if matches!(
+        cli.command,
+        Command::Local(_) | Command::Demo(_) | Command::Spool(_) | Command::Serve(_)
+    ) {
+        // These create or read files under the home; others reach it only through the
+        // local cluster, which checks for itself.
+        config.check_paths()?;
+    }
     match cli.command {
         Command::Migrate(args) => commands::migrate::run(&config, args).await,
         Command::Schema(args) => commands::schema::run(args),

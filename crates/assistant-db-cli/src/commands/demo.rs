@@ -11,7 +11,7 @@ use anyhow::Context;
 use assistant_db::demo::{
     knowledge_documents, DemoConfig, Generator, DEFAULT_DAYS, DEFAULT_INTERACTIONS, DEFAULT_SEED,
 };
-use assistant_db::logger::{Logger, LoggerConfig};
+use assistant_db::logger::Logger;
 use assistant_db::metrics::{Metrics, MetricsFilter};
 use assistant_db::query::Written;
 use assistant_db::{Client, Config};
@@ -97,7 +97,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         .await
         .context("registering the knowledge documents")?;
     let before = client.metrics(&MetricsFilter::default()).await?;
-    let logger = Logger::start(client.clone(), LoggerConfig::new(config.spool_path()))
+    let logger = Logger::start(client.clone(), config.logger_config())
         .await
         .context("starting the logger")?;
     let generated = write_traffic(&logger, &demo, args.echo_ids).await;

@@ -1,9 +1,11 @@
 //! `assistant-db export`: stream a table as NDJSON or CSV, a page at a time.
 //!
-//! The output is exactly what `import` reads: NDJSON lines are the serde form of the
-//! model, CSV rows hold the same values, so `export | import` into an empty database
-//! reproduces every field. Rows are written as they arrive; the table is never held in
-//! memory.
+//! NDJSON lines are exactly the serde form of the model, what `import` reads. CSV is
+//! meant for spreadsheets by default: a text cell that a spreadsheet would run as a
+//! formula (starting with `=`, `+`, `-`, `@`, tab or CR) is written with a `'` in front.
+//! `--csv-raw` writes the exact text instead, which is what `import` needs: then
+//! `export | import` into an empty database reproduces every field, in either format.
+//! Rows are written as they arrive; the table is never held in memory.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -16,7 +18,8 @@ use futures_util::{Stream, TryStreamExt};
 use serde::Serialize;
 
 use super::interactions::FilterArgs;
-use super::records::{self, Format, RecordWriter, Table};
+use super::records::{self, CsvCells, Format, RecordWriter, Table, WriteNotes};
+use crate::terminal::escape;
 
 /// Arguments of `export`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +33,11 @@ pub struct Args {
     /// Write to this file instead of stdout (`-` is stdout).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// CSV only: write every cell's exact text. By default a text cell starting with
+    /// `=`, `+`, `-`, `@`, tab or CR gets a `'` in front, so that a spreadsheet shows it
+    /// instead of running it; use this flag for a file to `import`.
+    #[arg(long)]
+    csv_raw: bool,
     /// Filters (interactions only).
     #[command(flatten)]
     filter: FilterArgs,
@@ -44,6 +52,14 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let format = Format::choose(args.format, args.output.as_deref());
+    if args.csv_raw && format != Format::Csv {
+        bail!("--csv-raw applies to CSV output only; NDJSON is always the exact text");
+    }
+    let cells = if args.csv_raw {
+        CsvCells::Raw
+    } else {
+        CsvCells::Neutralised
+    };
     let client = Client::connect(config)
         .await
         .context("cannot connect to the database")?;
@@ -54,7 +70,8 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         ),
         None => Box::new(io::stdout()),
     };
-    let writer = RecordWriter::new(format, args.table, out).context("cannot write the output")?;
+    let writer =
+        RecordWriter::new(format, args.table, out, cells).context("cannot write the output")?;
     let written = match args.table {
         Table::Interactions => copy(client.export_interactions(args.filter.filter()), writer).await,
         Table::Escalations => copy(client.export_escalations(), writer).await,
@@ -66,7 +83,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
 /// What an export wrote.
 struct Written {
     rows: u64,
-    empty_strings: u64,
+    notes: WriteNotes,
 }
 
 /// Writes every row of `rows`; stops at the first error.
@@ -85,11 +102,8 @@ where
         writer.write(&row).context("cannot write the output")?;
         count += 1;
     }
-    let empty_strings = writer.finish().context("cannot write the output")?;
-    Ok(Written {
-        rows: count,
-        empty_strings,
-    })
+    let notes = writer.finish().context("cannot write the output")?;
+    Ok(Written { rows: count, notes })
 }
 
 /// Reports the outcome on stderr (stdout holds the data).
@@ -104,20 +118,36 @@ fn report(
         Err(err) if records::is_broken_pipe(&err) => return Ok(ExitCode::SUCCESS),
         Err(err) => {
             let err = match file {
-                Some(path) => err.context(format!("{} is incomplete", path.display())),
+                Some(path) => err.context(format!(
+                    "{} is incomplete",
+                    escape(&path.display().to_string())
+                )),
                 None => err,
             };
             return Err(err);
         }
     };
     if let Some(path) = file {
-        eprintln!("exported {} {table} to {}", written.rows, path.display());
+        eprintln!(
+            "exported {} {table} to {}",
+            written.rows,
+            escape(&path.display().to_string())
+        );
     }
-    if written.empty_strings > 0 {
+    let notes = written.notes;
+    if notes.empty_strings > 0 {
         eprintln!(
             "note: {} text cells hold an empty string, which CSV cannot tell from a missing value: \
              they will import as null (use NDJSON for an exact copy)",
-            written.empty_strings
+            notes.empty_strings
+        );
+    }
+    if notes.neutralised > 0 {
+        eprintln!(
+            "note: {} text cells start with =, +, -, @, tab or CR and were written with a ' in \
+             front, so that a spreadsheet does not run them; for a file to import, export \
+             with --csv-raw (or as NDJSON)",
+            notes.neutralised
         );
     }
     Ok(ExitCode::SUCCESS)

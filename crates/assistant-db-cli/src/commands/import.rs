@@ -8,6 +8,10 @@
 //! holds a bad record and writes nothing of that batch; `--skip-invalid` writes the
 //! valid records and reports the rest.
 //!
+//! Memory stays bounded: a line (NDJSON) or record (CSV) longer than `--max-record-bytes`
+//! (16 MiB by default) is read past, not held, and reported as a bad record; and a batch
+//! ends early once its records hold [`BATCH_BYTES`] of input.
+//!
 //! Interactions over a direct PostgreSQL connection take the bulk path: each batch is
 //! written with binary `COPY` ([`PgStore::copy_interactions_in`]), and the next batches
 //! are read and validated while earlier ones are written on other connections, their
@@ -31,10 +35,17 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::records::{self, BadRecord, Format, Input, RawRecord, Record, Table};
+use super::records::{
+    self, BadRecord, Format, Input, RawRecord, Record, Table, DEFAULT_MAX_RECORD_BYTES,
+};
+use crate::terminal::escape;
 
 /// Bad records kept for the JSON summary; all of them are printed on stderr.
 const MAX_REPORTED: usize = 1000;
+
+/// Input bytes after which a batch ends, however few records it holds, so that a few
+/// batches of long records in flight stay within memory.
+const BATCH_BYTES: u64 = 64 << 20;
 
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
@@ -54,6 +65,10 @@ pub struct Args {
     /// Report invalid records and write all the valid ones, instead of stopping.
     #[arg(long)]
     skip_invalid: bool,
+    /// Longest line (NDJSON) or record (CSV) read, in bytes; a longer one is a bad record.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_RECORD_BYTES,
+          value_parser = parse_max_record_bytes)]
+    max_record_bytes: usize,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -134,8 +149,13 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let input = Input::open(args.file.as_deref())?;
     let progress = Progress::new(input.len);
     let name = input.name.clone();
-    let mut source = records::reader(format, args.table, progress.wrap(input.reader))
-        .with_context(|| format!("cannot import {name}"))?;
+    let mut source = records::reader(
+        format,
+        args.table,
+        progress.wrap(input.reader),
+        args.max_record_bytes,
+    )
+    .with_context(|| format!("cannot import {name}"))?;
     let client = Client::connect(config)
         .await
         .context("cannot connect to the database")?;
@@ -167,7 +187,7 @@ fn finish(
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!("{}", summary.line());
+        println!("{}", escape(&summary.line()));
     }
     if let Some(Aborted::Invalid {
         first_line,
@@ -354,7 +374,8 @@ impl Importer<'_> {
     }
 
     fn invalid(&mut self, bad: BadRecord) {
-        self.progress.println(&bad.to_string());
+        // The field and rule may quote the input.
+        self.progress.println(&escape(&bad.to_string()));
         self.summary.invalid += 1;
         if self.summary.errors.len() < MAX_REPORTED {
             self.summary.errors.push(bad);
@@ -551,12 +572,38 @@ fn earlier(written: u64) -> String {
     }
 }
 
-/// Up to `size` records; empty at the end of the input.
+/// Up to `size` records, fewer once they hold [`BATCH_BYTES`] of input; empty at the end
+/// of the input.
 fn next_batch(
     source: &mut dyn Iterator<Item = std::io::Result<RawRecord>>,
     size: usize,
 ) -> std::io::Result<Vec<RawRecord>> {
-    source.take(size).collect()
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    while batch.len() < size && bytes < BATCH_BYTES {
+        match source.next() {
+            Some(record) => {
+                let record = record?;
+                bytes += record.bytes;
+                batch.push(record);
+            }
+            None => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// `--max-record-bytes`: a whole number from 1 KiB to 1 GiB.
+fn parse_max_record_bytes(text: &str) -> Result<usize, String> {
+    const RANGE: std::ops::RangeInclusive<usize> = 1024..=(1 << 30);
+    match text.parse::<usize>() {
+        Ok(n) if RANGE.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a number of bytes from {} to {}",
+            RANGE.start(),
+            RANGE.end()
+        )),
+    }
 }
 
 /// A progress bar on stderr, only when stderr is a terminal.
@@ -671,6 +718,7 @@ mod tests {
             format: None,
             batch_size,
             skip_invalid,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             json: false,
         };
         let progress = Progress(None);
@@ -679,6 +727,7 @@ mod tests {
             Format::Ndjson,
             Table::Interactions,
             std::io::Cursor::new(text.into_bytes()),
+            DEFAULT_MAX_RECORD_BYTES,
         )
         .expect("reader");
         let mut import = Importer {

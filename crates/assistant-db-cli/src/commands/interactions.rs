@@ -1,4 +1,8 @@
 //! `assistant-db interactions`: list interactions a page at a time, or show one in full.
+//!
+//! Stored text is shown with its control characters escaped ([`escape`]): it comes from
+//! customers and other writers, and must not drive the analyst's terminal. `--json`
+//! prints the exact values, as JSON.
 
 use std::process::ExitCode;
 
@@ -11,6 +15,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::records::Table;
+use crate::terminal::escape;
 
 /// Characters of the query shown in a listing.
 const QUERY_WIDTH: usize = 60;
@@ -190,14 +195,11 @@ fn row(i: &Interaction) -> [String; 7] {
     ]
 }
 
-/// The first `max` characters on one line, with `…` when cut.
+/// The first `max` characters on one line, escaped, with `…` when cut.
 fn shorten(text: &str, max: usize) -> String {
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let one_line = escape(text);
     if one_line.chars().count() <= max {
-        one_line
+        one_line.into_owned()
     } else {
         let mut cut: String = one_line.chars().take(max).collect();
         cut.push('…');
@@ -241,9 +243,13 @@ fn describe(detail: &InteractionDetail) -> anyhow::Result<String> {
                 let url = c
                     .url
                     .as_ref()
-                    .map(|u| format!(" <{}>", u.as_str()))
+                    .map(|u| format!(" <{}>", escape(u.as_str())))
                     .unwrap_or_default();
-                out.push_str(&format!("  [{}] {}{url}\n", c.number, c.source.as_str()));
+                out.push_str(&format!(
+                    "  [{}] {}{url}\n",
+                    c.number,
+                    escape(c.source.as_str())
+                ));
             }
         }
     }
@@ -256,18 +262,18 @@ fn describe(detail: &InteractionDetail) -> anyhow::Result<String> {
             "  {}  {}  {}  {}\n",
             e.id,
             at,
-            e.trigger_type.as_str(),
-            e.escalation_reason.as_str()
+            escape(e.trigger_type.as_str()),
+            escape(e.escalation_reason.as_str())
         ));
     }
     Ok(out)
 }
 
-/// A field's value as text: strings as they are, `-` for null.
+/// A field's value as text: strings escaped, `-` for null.
 fn shown(value: &Value) -> String {
     match value {
         Value::Null => "-".to_owned(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => escape(s).into_owned(),
         other => other.to_string(),
     }
 }
@@ -277,8 +283,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shorten_cuts_at_characters_and_flattens_lines() {
-        assert_eq!(shorten("a\nb", 10), "a b");
+    fn shorten_cuts_at_characters_and_escapes_controls() {
+        assert_eq!(shorten("a\nb", 10), "a\\nb");
+        assert_eq!(shorten("\u{1b}[2J", 10), "\\u{1b}[2J");
         assert_eq!(shorten("ééééé", 3), "ééé…");
         assert_eq!(shorten("abc", 3), "abc");
     }

@@ -1,5 +1,8 @@
 //! `assistant-db metrics`: the dashboard metrics, computed by PostgreSQL, as a readable
 //! report or as the SQL function's JSON object.
+//!
+//! Names from the data (intents, escalation triggers) are escaped in the report
+//! ([`escape`]); the JSON is exact.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -9,6 +12,8 @@ use assistant_db::metrics::{Bucket, Metrics, MetricsFilter};
 use assistant_db::model::{AssistantMode, IntentCategory};
 use assistant_db::{Client, Config};
 use chrono::{DateTime, Timelike, Utc};
+
+use crate::terminal::escape;
 
 /// Intents listed in the report's intent table.
 const TOP_INTENTS: usize = 10;
@@ -107,7 +112,7 @@ fn describe(filter: &MetricsFilter) -> String {
         parts.push(format!("category {category}"));
     }
     if let Some(intent) = &filter.intent {
-        parts.push(format!("intent {intent}"));
+        parts.push(format!("intent {}", escape(intent)));
     }
     if let Some(from) = filter.from {
         parts.push(format!("from {}", rfc3339(from)));
@@ -209,7 +214,9 @@ fn top_intents(m: &Metrics) -> String {
         .take(TOP_INTENTS)
         .map(|r| {
             vec![
-                r.intent_name.clone().unwrap_or_else(|| "(none)".into()),
+                r.intent_name
+                    .as_deref()
+                    .map_or_else(|| "(none)".into(), |n| escape(n).into_owned()),
                 r.total.to_string(),
                 r.escalated.to_string(),
                 percent(ratio(r.escalated, r.total)),
@@ -256,7 +263,7 @@ fn by_trigger(m: &Metrics) -> String {
         .iter()
         .map(|r| {
             vec![
-                r.trigger_type.clone(),
+                escape(&r.trigger_type).into_owned(),
                 r.count.to_string(),
                 percent(ratio(r.count, all)),
             ]

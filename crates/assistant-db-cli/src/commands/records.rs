@@ -7,6 +7,15 @@
 //! line would hold and parsed by the same model parser, so both formats obey one set of
 //! rules. CSV cannot tell an empty string from a missing value: an optional text column
 //! holding `""` reads back as null (NDJSON keeps it).
+//!
+//! Reading keeps memory bounded whatever the input: a line (NDJSON) or record (CSV) longer
+//! than the limit is skipped to its end without being held, and reported as a bad
+//! record; so are CSV records with more cells than their header.
+//!
+//! Writing CSV neutralises, by default, every text cell a spreadsheet would run as a
+//! formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return): it is written
+//! with a `'` in front, as OWASP recommends. That file is for spreadsheets; the exact
+//! text, for `import`, is written when neutralising is turned off (`export --csv-raw`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -204,11 +213,16 @@ impl Record for KnowledgeDocument {
     }
 }
 
+/// The default longest line (NDJSON) or record (CSV) `import` reads: 16 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
+
 /// A record as read from the file, not yet parsed.
 #[derive(Debug)]
 pub struct RawRecord {
     /// The line the record starts on, from 1.
     pub line: u64,
+    /// Bytes of input it took, line end included.
+    pub bytes: u64,
     body: Body,
 }
 
@@ -307,7 +321,8 @@ impl Input {
     }
 }
 
-/// Reads raw records from `input` in `format`, for `table`.
+/// Reads raw records from `input` in `format`, for `table`; a line or record longer than
+/// `max_record_bytes` becomes a bad record, read past without being held in memory.
 ///
 /// A CSV header naming an unknown or repeated column, or missing a required one, is an
 /// error before any record is read.
@@ -315,21 +330,35 @@ pub fn reader(
     format: Format,
     table: Table,
     input: impl Read + 'static,
+    max_record_bytes: usize,
 ) -> anyhow::Result<Box<dyn Iterator<Item = io::Result<RawRecord>>>> {
     Ok(match format {
         Format::Ndjson => Box::new(NdjsonReader {
             input: BufReader::new(input),
             line: 0,
             buf: Vec::new(),
+            max: max_record_bytes,
         }),
-        Format::Csv => Box::new(CsvReader::new(table, input)?),
+        Format::Csv => Box::new(CsvReader::new(table, input, max_record_bytes)?),
     })
+}
+
+/// The rule a record longer than the limit breaks.
+fn too_long(bytes: u64, max: usize) -> ValidationError {
+    ValidationError::new(
+        ".",
+        format!(
+            "is {bytes} bytes long, over the limit of {max} bytes (--max-record-bytes); \
+             it was not read"
+        ),
+    )
 }
 
 struct NdjsonReader<R> {
     input: R,
     line: u64,
     buf: Vec<u8>,
+    max: usize,
 }
 
 impl<R: BufRead> Iterator for NdjsonReader<R> {
@@ -338,62 +367,244 @@ impl<R: BufRead> Iterator for NdjsonReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             self.buf.clear();
-            match self.input.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => self.line += 1,
+            let line = match read_line_within(&mut self.input, &mut self.buf, self.max) {
+                Ok(line) if line.read == 0 => return None,
+                Ok(line) => line,
                 Err(e) => return Some(Err(e)),
-            }
-            let body = match std::str::from_utf8(&self.buf) {
-                Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => Body::Text(text.trim_end_matches(['\n', '\r']).to_owned()),
-                Err(e) => Body::Invalid(ValidationError::new(
-                    ".",
-                    format!("is not valid UTF-8 ({e})"),
-                )),
+            };
+            self.line += 1;
+            let bytes = line.read;
+            let body = if !line.kept {
+                Body::Invalid(too_long(line.read - line.end, self.max))
+            } else {
+                match std::str::from_utf8(&self.buf) {
+                    Ok(text) if text.trim().is_empty() => continue,
+                    Ok(text) => Body::Text(text.trim_end_matches(['\n', '\r']).to_owned()),
+                    Err(e) => Body::Invalid(ValidationError::new(
+                        ".",
+                        format!("is not valid UTF-8 ({e})"),
+                    )),
+                }
             };
             return Some(Ok(RawRecord {
                 line: self.line,
+                bytes,
                 body,
             }));
         }
     }
 }
 
+/// What [`read_line_within`] read.
+struct Line {
+    /// Bytes read, line end included.
+    read: u64,
+    /// Bytes of the line end (`\n` or `\r\n`; none at the end of the input).
+    end: u64,
+    /// Whether the line is in the buffer (it was within the limit).
+    kept: bool,
+}
+
+/// Reads the next line, its `\n` included, into `buf`, unless it holds more than `max`
+/// bytes before its line end: then `buf` is left empty and the rest of the line is read
+/// past, a buffer at a time.
+fn read_line_within(input: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
+    // Room for the line end (`\r\n`) beyond the limit.
+    let room = max.saturating_add(2);
+    let mut line = Line {
+        read: 0,
+        end: 0,
+        kept: true,
+    };
+    let mut last = 0u8;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(at) => (at + 1, true),
+            None => (chunk.len(), false),
+        };
+        if done {
+            let before = if take >= 2 { chunk[take - 2] } else { last };
+            line.end = if before == b'\r' && line.read + take as u64 >= 2 {
+                2
+            } else {
+                1
+            };
+        }
+        last = chunk[take - 1];
+        if line.kept {
+            if buf.len() + take > room {
+                line.kept = false;
+                buf.clear();
+                buf.shrink_to(room.min(1 << 20));
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        input.consume(take);
+        line.read += take as u64;
+        if done {
+            break;
+        }
+    }
+    if line.kept && line.read - line.end > max as u64 {
+        line.kept = false;
+        buf.clear();
+    }
+    Ok(line)
+}
+
+/// Most cells a CSV record may have beyond its header's (the header itself may have up
+/// to this many): more are counted, not kept.
+const EXTRA_CELLS: usize = 64;
+
+/// A CSV reader on `csv_core` that holds at most `max` bytes of one record.
 struct CsvReader<R> {
-    input: csv::Reader<R>,
+    input: BufReader<R>,
+    core: csv_core::Reader,
     header: Vec<&'static Column>,
-    record: csv::ByteRecord,
+    max: usize,
+    /// The current record's unquoted cells, end to end.
+    cells: Vec<u8>,
+    /// Where each cell ends in `cells`.
+    ends: Vec<usize>,
+    /// How many cells the current record has (`ends` keeps the first ones only).
+    count: usize,
+    done: bool,
+}
+
+/// What reading a CSV record found.
+enum CsvRecord {
+    /// A record whose cells are in the reader's buffers.
+    Kept { line: u64, bytes: u64 },
+    /// A record longer than the limit, not kept.
+    TooLong { line: u64, bytes: u64 },
 }
 
 impl<R: Read> CsvReader<R> {
-    fn new(table: Table, input: R) -> anyhow::Result<Self> {
-        let mut input = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-        let names = input
-            .byte_headers()
-            .map_err(csv_io)
-            .context("cannot read the CSV header")?;
-        let header = header_columns(table, names).context("line 1: bad CSV header")?;
-        Ok(CsvReader {
-            input,
-            header,
-            record: csv::ByteRecord::new(),
-        })
+    fn new(table: Table, input: R, max: usize) -> anyhow::Result<Self> {
+        let mut reader = CsvReader {
+            input: BufReader::new(input),
+            core: csv_core::Reader::new(),
+            header: Vec::new(),
+            max,
+            cells: vec![0; 4096],
+            ends: vec![0; EXTRA_CELLS],
+            count: 0,
+            done: false,
+        };
+        let names = match reader.read_record().context("cannot read the CSV header")? {
+            Some(CsvRecord::Kept { .. }) => reader.cells_of_record(),
+            Some(CsvRecord::TooLong { bytes, .. }) => {
+                bail!("line 1: the CSV header is {bytes} bytes long, over the limit of {max} bytes")
+            }
+            None => Vec::new(),
+        };
+        if reader.count > names.len() {
+            bail!("line 1: the CSV header has more than {EXTRA_CELLS} columns");
+        }
+        reader.header = header_columns(table, &names).context("line 1: bad CSV header")?;
+        let cells = reader.header.len() + EXTRA_CELLS;
+        reader.ends.resize(cells, 0);
+        Ok(reader)
     }
 
-    /// The current row as a JSON object, or what is wrong with it.
+    /// The cells of the record just read (those kept).
+    fn cells_of_record(&self) -> Vec<Vec<u8>> {
+        let kept = self.count.min(self.ends.len());
+        let mut start = 0;
+        self.ends[..kept]
+            .iter()
+            .map(|&end| {
+                let cell = self.cells[start..end].to_vec();
+                start = end;
+                cell
+            })
+            .collect()
+    }
+
+    /// Reads the next record into the buffers, or past it when it is longer than the limit.
+    fn read_record(&mut self) -> io::Result<Option<CsvRecord>> {
+        use csv_core::ReadRecordResult;
+        if self.done {
+            return Ok(None);
+        }
+        let line = self.core.line();
+        let (mut out, mut end, mut bytes) = (0usize, 0usize, 0u64);
+        self.count = 0;
+        let mut whole = true;
+        loop {
+            let input = match self.input.fill_buf() {
+                Ok(input) => input,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let (result, read, written, ended) =
+                self.core
+                    .read_record(input, &mut self.cells[out..], &mut self.ends[end..]);
+            self.input.consume(read);
+            bytes += read as u64;
+            out += written;
+            end += ended;
+            self.count += ended;
+            if whole && bytes > self.max as u64 {
+                whole = false;
+            }
+            match result {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull if whole => {
+                    // Cells are never longer than their input, which is within the limit.
+                    let grown = (self.cells.len() * 2).min(self.max.saturating_add(1));
+                    self.cells.resize(grown.max(self.cells.len() + 1), 0);
+                }
+                // Past the limit, or past the cells a record may have: count, keep nothing.
+                ReadRecordResult::OutputFull => out = 0,
+                ReadRecordResult::OutputEndsFull => end = 0,
+                ReadRecordResult::Record => {
+                    if !whole {
+                        self.shrink();
+                        return Ok(Some(CsvRecord::TooLong { line, bytes }));
+                    }
+                    return Ok(Some(CsvRecord::Kept { line, bytes }));
+                }
+                ReadRecordResult::End => {
+                    self.done = true;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// Gives back the memory of a long record.
+    fn shrink(&mut self) {
+        self.cells.truncate(1 << 20);
+        self.cells.shrink_to_fit();
+    }
+
+    /// The current record as a JSON object, or what is wrong with it.
     fn row(&self) -> Result<Value, ValidationError> {
-        if self.record.len() != self.header.len() {
+        if self.count != self.header.len() {
             return Err(ValidationError::new(
                 ".",
                 format!(
                     "has {} cells, the header has {}",
-                    self.record.len(),
+                    self.count,
                     self.header.len()
                 ),
             ));
         }
         let mut object = Map::new();
-        for (column, cell) in self.header.iter().zip(self.record.iter()) {
+        let mut start = 0;
+        for (column, &end) in self.header.iter().zip(&self.ends) {
+            let cell = &self.cells[start..end];
+            start = end;
             let text = std::str::from_utf8(cell).map_err(|e| {
                 ValidationError::new(column.name, format!("is not valid UTF-8 ({e})"))
             })?;
@@ -409,23 +620,26 @@ impl<R: Read> Iterator for CsvReader<R> {
     type Item = io::Result<RawRecord>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self.input.read_byte_record(&mut self.record) {
-            Ok(false) => None,
-            Err(e) => Some(Err(csv_io(e))),
-            Ok(true) => {
-                let line = self.record.position().map_or(0, csv::Position::line);
+        let (line, bytes, body) = match self.read_record() {
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
+            Ok(Some(CsvRecord::TooLong { line, bytes })) => {
+                (line, bytes, Body::Invalid(too_long(bytes, self.max)))
+            }
+            Ok(Some(CsvRecord::Kept { line, bytes })) => {
                 let body = match self.row() {
                     Ok(value) => Body::Value(value),
                     Err(err) => Body::Invalid(err),
                 };
-                Some(Ok(RawRecord { line, body }))
+                (line, bytes, body)
             }
-        }
+        };
+        Some(Ok(RawRecord { line, bytes, body }))
     }
 }
 
 /// The columns a CSV header names, checked against the table.
-fn header_columns(table: Table, names: &csv::ByteRecord) -> anyhow::Result<Vec<&'static Column>> {
+fn header_columns(table: Table, names: &[Vec<u8>]) -> anyhow::Result<Vec<&'static Column>> {
     let mut columns = Vec::with_capacity(names.len());
     let mut seen = HashSet::new();
     for name in names {
@@ -493,9 +707,27 @@ fn csv_io(err: csv::Error) -> io::Error {
     }
 }
 
+/// Whether CSV text cells that a spreadsheet would run are neutralised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvCells {
+    /// A cell starting with `=`, `+`, `-`, `@`, tab or CR gets a `'` in front.
+    Neutralised,
+    /// Every cell is the exact text (what `import` needs).
+    Raw,
+}
+
+/// What a writer wrote that its reader should know.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteNotes {
+    /// Text cells holding `""`, which read back as null (CSV only).
+    pub empty_strings: u64,
+    /// Text cells written with a `'` in front (CSV only).
+    pub neutralised: u64,
+}
+
 /// Writes records as NDJSON or CSV.
 pub enum RecordWriter<W: Write> {
-    /// One JSON object per line.
+    /// One JSON object per line, exactly the model's serde form.
     Ndjson(io::BufWriter<W>),
     /// CSV with a header row.
     Csv {
@@ -503,14 +735,16 @@ pub enum RecordWriter<W: Write> {
         out: Box<csv::Writer<W>>,
         /// The columns, in order.
         columns: &'static [Column],
-        /// Text cells holding `""`, which will read back as null.
-        empty_strings: u64,
+        /// Whether formula-like text cells are neutralised.
+        cells: CsvCells,
+        /// What the reader should know.
+        notes: WriteNotes,
     },
 }
 
 impl<W: Write> RecordWriter<W> {
     /// A writer of `table`'s records; CSV writes its header row now.
-    pub fn new(format: Format, table: Table, out: W) -> io::Result<Self> {
+    pub fn new(format: Format, table: Table, out: W, cells: CsvCells) -> io::Result<Self> {
         match format {
             Format::Ndjson => Ok(RecordWriter::Ndjson(io::BufWriter::new(out))),
             Format::Csv => {
@@ -521,7 +755,8 @@ impl<W: Write> RecordWriter<W> {
                 Ok(RecordWriter::Csv {
                     out: Box::new(out),
                     columns,
-                    empty_strings: 0,
+                    cells,
+                    notes: WriteNotes::default(),
                 })
             }
         }
@@ -537,45 +772,52 @@ impl<W: Write> RecordWriter<W> {
             RecordWriter::Csv {
                 out,
                 columns,
-                empty_strings,
+                cells,
+                notes,
             } => {
                 let value = serde_json::to_value(record).map_err(io::Error::from)?;
-                let (cells, empties) = csv_cells(columns, value)?;
-                *empty_strings += empties;
-                out.write_record(&cells).map_err(csv_io)
+                let row = csv_cells(columns, value, *cells, notes)?;
+                out.write_record(&row).map_err(csv_io)
             }
         }
     }
 
-    /// Flushes; returns how many text cells held an empty string (CSV only).
-    pub fn finish(self) -> io::Result<u64> {
+    /// Flushes; returns what the reader should know (nothing for NDJSON).
+    pub fn finish(self) -> io::Result<WriteNotes> {
         match self {
-            RecordWriter::Ndjson(mut out) => out.flush().map(|()| 0),
-            RecordWriter::Csv {
-                mut out,
-                empty_strings,
-                ..
-            } => out.flush().map(|()| empty_strings),
+            RecordWriter::Ndjson(mut out) => out.flush().map(|()| WriteNotes::default()),
+            RecordWriter::Csv { mut out, notes, .. } => out.flush().map(|()| notes),
         }
     }
 }
 
-/// A record's cells in column order, and how many were empty strings.
-fn csv_cells(columns: &[Column], value: Value) -> io::Result<(Vec<String>, u64)> {
+/// A record's cells in column order, counting what `notes` counts.
+fn csv_cells(
+    columns: &[Column],
+    value: Value,
+    cells: CsvCells,
+    notes: &mut WriteNotes,
+) -> io::Result<Vec<String>> {
     let Value::Object(mut object) = value else {
         return Err(io::Error::other(
             "a record did not serialize as a JSON object",
         ));
     };
-    let mut empties = 0;
-    let cells = columns
+    let row = columns
         .iter()
         .map(|column| {
             let value = object.remove(column.name).unwrap_or(Value::Null);
             if column.kind == Kind::Text && value.as_str() == Some("") {
-                empties += 1;
+                notes.empty_strings += 1;
             }
-            cell_text(column.kind, value)
+            let text = cell_text(column.kind, value);
+            if column.kind == Kind::Text && cells == CsvCells::Neutralised && runs_as_formula(&text)
+            {
+                notes.neutralised += 1;
+                format!("'{text}")
+            } else {
+                text
+            }
         })
         .collect();
     if let Some(extra) = object.keys().next() {
@@ -583,7 +825,13 @@ fn csv_cells(columns: &[Column], value: Value) -> io::Result<(Vec<String>, u64)>
             "field `{extra}` has no CSV column"
         )));
     }
-    Ok((cells, empties))
+    Ok(row)
+}
+
+/// Whether a spreadsheet would take a cell of this text for a formula (or, for tab and
+/// CR, start one after them), per OWASP's CSV-injection guidance.
+pub fn runs_as_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 /// The CSV text of one value: empty for null, JSON text for JSONB columns.
@@ -613,10 +861,15 @@ mod tests {
     use super::*;
 
     fn csv_records(table: Table, text: &'static str) -> Vec<RawRecord> {
-        reader(Format::Csv, table, text.as_bytes())
-            .expect("header")
-            .collect::<io::Result<Vec<_>>>()
-            .expect("read")
+        reader(
+            Format::Csv,
+            table,
+            text.as_bytes(),
+            DEFAULT_MAX_RECORD_BYTES,
+        )
+        .expect("header")
+        .collect::<io::Result<Vec<_>>>()
+        .expect("read")
     }
 
     #[test]
@@ -669,10 +922,15 @@ mod tests {
     #[test]
     fn csv_headers_are_checked() {
         let err = |text: &'static str| {
-            reader(Format::Csv, Table::Escalations, text.as_bytes())
-                .err()
-                .map(|e| format!("{e:#}"))
-                .unwrap_or_default()
+            reader(
+                Format::Csv,
+                Table::Escalations,
+                text.as_bytes(),
+                DEFAULT_MAX_RECORD_BYTES,
+            )
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default()
         };
         assert!(err("trigger_type,escalation_reason,foo\n")
             .contains("`foo` is not a column of escalations"));
@@ -683,10 +941,15 @@ mod tests {
     #[test]
     fn ndjson_skips_blank_lines_and_counts_them() {
         let text = "\n{\"trigger_type\":\"t\",\"escalation_reason\":\"r\"}\n  \n{oops\n";
-        let rows: Vec<_> = reader(Format::Ndjson, Table::Escalations, text.as_bytes())
-            .expect("reader")
-            .collect::<io::Result<_>>()
-            .expect("read");
+        let rows: Vec<_> = reader(
+            Format::Ndjson,
+            Table::Escalations,
+            text.as_bytes(),
+            DEFAULT_MAX_RECORD_BYTES,
+        )
+        .expect("reader")
+        .collect::<io::Result<_>>()
+        .expect("read");
         assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);
         let mut rows = rows.into_iter();
         assert!(rows.next().expect("row").parse::<Escalation>().is_ok());
@@ -708,16 +971,18 @@ mod tests {
             r#"{"openai_file_id":"f-1","title":"T, \"quoted\"\nline","metadata":"just a string","source_url":""}"#,
         )
         .expect("valid");
-        let mut out =
-            RecordWriter::new(Format::Csv, Table::KnowledgeDocuments, Vec::new()).expect("writer");
+        let mut out = RecordWriter::new(
+            Format::Csv,
+            Table::KnowledgeDocuments,
+            Vec::new(),
+            CsvCells::Raw,
+        )
+        .expect("writer");
         out.write(&doc).expect("write");
-        let RecordWriter::Csv {
-            out, empty_strings, ..
-        } = out
-        else {
+        let RecordWriter::Csv { out, notes, .. } = out else {
             panic!("csv writer")
         };
-        assert_eq!(empty_strings, 1);
+        assert_eq!(notes.empty_strings, 1);
         let bytes = (*out)
             .into_inner()
             .map_err(|e| e.to_string())
@@ -762,5 +1027,113 @@ mod tests {
             Table::KnowledgeDocuments,
             serde_json::to_value(d).expect("json"),
         );
+    }
+
+    /// Every record of `text` read with a limit of `max` bytes: its line, and the rule it
+    /// broke or `ok`.
+    fn lines_with_limit(format: Format, text: &str, max: usize) -> Vec<(u64, String)> {
+        reader(
+            format,
+            Table::Escalations,
+            std::io::Cursor::new(text.to_owned()),
+            max,
+        )
+        .expect("reader")
+        .map(|r| {
+            let r = r.expect("read");
+            let line = r.line;
+            match r.parse::<Escalation>() {
+                Ok(_) => (line, "ok".to_owned()),
+                Err(bad) => (line, bad.rule),
+            }
+        })
+        .collect()
+    }
+
+    #[test]
+    fn ndjson_lines_over_the_limit_are_bad_records_and_reading_goes_on() {
+        let ok = r#"{"trigger_type":"t","escalation_reason":"r"}"#;
+        let long = format!(
+            r#"{{"trigger_type":"t","escalation_reason":"{}"}}"#,
+            "x".repeat(5000)
+        );
+        let text = format!("{ok}\n{long}\r\n{ok}\n{long}");
+        let seen = lines_with_limit(Format::Ndjson, &text, 2000);
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert_eq!((seen[0].0, seen[0].1.as_str()), (1, "ok"));
+        assert_eq!(seen[1].0, 2);
+        assert!(
+            seen[1].1.starts_with(&format!(
+                "is {} bytes long, over the limit of 2000",
+                long.len()
+            )),
+            "{seen:?}"
+        );
+        assert_eq!((seen[2].0, seen[2].1.as_str()), (3, "ok"));
+        // The last line, without a line end, is measured exactly too.
+        assert!(
+            seen[3].1.starts_with(&format!("is {} bytes", long.len())),
+            "{seen:?}"
+        );
+        // Exactly at the limit is within it.
+        let exact = lines_with_limit(Format::Ndjson, &format!("{ok}\r\n"), ok.len());
+        assert_eq!(exact, [(1, "ok".to_owned())]);
+    }
+
+    #[test]
+    fn csv_records_over_the_limit_or_with_extra_cells_are_bad_records() {
+        let long_cell = format!("\"{}\n{}\"", "y".repeat(3000), "z".repeat(3000));
+        let extra = vec!["c"; 200].join(",");
+        let text =
+            format!("trigger_type,escalation_reason\nt,r\nt,{long_cell}\nt,r\n{extra}\nt,r\n");
+        let seen = lines_with_limit(Format::Csv, &text, 4000);
+        assert_eq!(seen.len(), 5, "{seen:?}");
+        assert_eq!(seen[0], (2, "ok".to_owned()));
+        assert_eq!(seen[1].0, 3);
+        assert!(
+            seen[1].1.contains("over the limit of 4000 bytes"),
+            "{seen:?}"
+        );
+        // The long record spans two lines; counting goes on after it.
+        assert_eq!(seen[2], (5, "ok".to_owned()));
+        assert_eq!(seen[3], (6, "has 200 cells, the header has 2".to_owned()));
+        assert_eq!(seen[4], (7, "ok".to_owned()));
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_neutralised_unless_raw() {
+        let write = |cells: CsvCells| {
+            let mut out = RecordWriter::new(Format::Csv, Table::Escalations, Vec::new(), cells)
+                .expect("writer");
+            for reason in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain", "a=b"] {
+                let e = Escalation::new(uuid::Uuid::nil(), "t", reason).expect("valid");
+                out.write(&e).expect("write");
+            }
+            let RecordWriter::Csv { out, notes, .. } = out else {
+                panic!("csv writer")
+            };
+            let bytes = (*out)
+                .into_inner()
+                .map_err(|e| e.to_string())
+                .expect("flush");
+            (String::from_utf8(bytes).expect("utf8"), notes.neutralised)
+        };
+        let (text, neutralised) = write(CsvCells::Neutralised);
+        assert_eq!(neutralised, 6);
+        for cell in [
+            "'=1+1",
+            "'+1",
+            "'-2",
+            "'@SUM(A1)",
+            ",'\tx,",
+            "\"'\rx\"",
+            ",plain,",
+            ",a=b,",
+        ] {
+            assert!(text.contains(cell), "{cell:?} not in {text}");
+        }
+        let (raw, none) = write(CsvCells::Raw);
+        assert_eq!(none, 0);
+        assert!(raw.contains(",=1+1,") && !raw.contains('\''), "{raw}");
     }
 }

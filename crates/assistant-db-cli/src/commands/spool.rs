@@ -1,9 +1,18 @@
 //! `assistant-db spool …`: what the logger's durable spool holds, and its dead letters.
+//!
+//! Each action first deletes the dead letters older than `ASSISTANT_DB_DEAD_LETTER_DAYS`
+//! (as a running logger does every hour), so that what it shows is what is kept. A home
+//! with no spool yet holds nothing: that is reported, not an error. The database's
+//! reasons are shown escaped: they may quote refused values.
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use assistant_db::logger::SpoolFile;
+use assistant_db::logger::{SpoolFile, SpoolStatus};
 use assistant_db::Config;
+use serde_json::json;
+
+use crate::terminal::escape;
 
 /// Arguments of `spool`.
 #[derive(Debug, clap::Args)]
@@ -14,7 +23,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Action {
-    /// Entries waiting for the database, the oldest one's age, and dead letters.
+    /// Entries waiting for the database, the oldest one's age, and dead letters (how many,
+    /// the oldest one's age, and how many were deleted for their age).
     Status {
         /// Print JSON.
         #[arg(long)]
@@ -35,27 +45,30 @@ enum Action {
 
 /// Runs the command.
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
-    let spool = SpoolFile::inspect(&config.spool_path()).await?;
+    let path = config.spool_path();
+    let days = config.dead_letter_ttl.as_secs() / 86_400;
+    // `symlink_metadata`: a dangling link is a spool that `inspect` refuses (as root) or
+    // reports, not a spool that is missing.
+    let spool = if std::fs::symlink_metadata(&path).is_ok() {
+        let spool = SpoolFile::inspect(&path).await?;
+        spool.expire_dead(config.dead_letter_ttl).await?;
+        Some(spool)
+    } else {
+        None
+    };
     match args.action {
         Action::Status { json } => {
-            let status = spool.status().await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&status)?);
-            } else {
-                println!("spool:   {}", status.path.display());
-                println!(
-                    "pending: {} entries ({} bytes)",
-                    status.pending, status.pending_bytes
-                );
-                match status.oldest_age_ms {
-                    Some(ms) => println!("oldest:  {:.1} s old", ms as f64 / 1000.0),
-                    None => println!("oldest:  –"),
-                }
-                println!("dead:    {}", status.dead);
-            }
+            let status = match &spool {
+                Some(spool) => Some(spool.status().await?),
+                None => None,
+            };
+            print_status(&path, status.as_ref(), days, json)?;
         }
         Action::Dead { json } => {
-            let dead = spool.dead_records().await?;
+            let dead = match &spool {
+                Some(spool) => spool.dead_records().await?,
+                None => Vec::new(),
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&dead)?);
             } else if dead.is_empty() {
@@ -65,15 +78,87 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                     let at = chrono::DateTime::from_timestamp_millis(record.failed_at_ms)
                         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                         .unwrap_or_default();
-                    println!("{:>8}  {at}  {}", record.seq, record.error);
+                    println!("{:>8}  {at}  {}", record.seq, escape(&record.error));
                 }
             }
         }
         Action::Retry { seqs } => {
-            let only = (!seqs.is_empty()).then_some(seqs.as_slice());
-            let moved = spool.retry_dead(only).await?;
+            let moved = match &spool {
+                Some(spool) => {
+                    let only = (!seqs.is_empty()).then_some(seqs.as_slice());
+                    spool.retry_dead(only).await?
+                }
+                None => 0,
+            };
             println!("re-queued {moved} dead letter(s); a running logger sends them next");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the status, or that there is no spool yet.
+fn print_status(
+    path: &Path,
+    status: Option<&SpoolStatus>,
+    days: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        let mut value = match status {
+            Some(status) => serde_json::to_value(status)?,
+            None => json!({
+                "path": path,
+                "pending": 0,
+                "pending_bytes": 0,
+                "oldest_age_ms": null,
+                "dead": 0,
+                "dead_oldest_age_ms": null,
+                "dead_expired": 0,
+            }),
+        };
+        value["exists"] = json!(status.is_some());
+        value["dead_letter_days"] = json!(days);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    let shown_path = path.display().to_string();
+    let Some(status) = status else {
+        println!(
+            "no spool yet at {}: nothing is waiting and there are no dead letters",
+            escape(&shown_path)
+        );
+        return Ok(());
+    };
+    println!("spool:   {}", escape(&shown_path));
+    println!(
+        "pending: {} entries ({} bytes)",
+        status.pending, status.pending_bytes
+    );
+    match status.oldest_age_ms {
+        Some(ms) => println!("oldest:  {} old", age(ms)),
+        None => println!("oldest:  –"),
+    }
+    match status.dead_oldest_age_ms {
+        Some(ms) => println!("dead:    {} (oldest {} old)", status.dead, age(ms)),
+        None => println!("dead:    {}", status.dead),
+    }
+    println!(
+        "expired: {} dead letters deleted after {days} days (ASSISTANT_DB_DEAD_LETTER_DAYS)",
+        status.dead_expired
+    );
+    Ok(())
+}
+
+/// An age in the largest unit that keeps it readable.
+fn age(ms: u64) -> String {
+    let seconds = ms as f64 / 1000.0;
+    if seconds < 120.0 {
+        format!("{seconds:.1} s")
+    } else if seconds < 7200.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else if seconds < 172_800.0 {
+        format!("{:.1} h", seconds / 3600.0)
+    } else {
+        format!("{:.1} days", seconds / 86_400.0)
+    }
 }

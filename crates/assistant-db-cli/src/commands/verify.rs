@@ -3,6 +3,9 @@
 //! With `DATABASE_URL` (or the embedded default) every check runs. With only
 //! `SUPABASE_URL` + `SUPABASE_KEY`, the checks the REST API allows run and the report
 //! lists those that need `DATABASE_URL`.
+//!
+//! The text report is escaped ([`escape_lines`]): it names objects found in the database,
+//! whose names anyone with `CREATE` chose.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -12,6 +15,8 @@ use assistant_db::connect::{connect, Prepare};
 use assistant_db::store::{RestOptions, RestStore};
 use assistant_db::verify::{self, Report};
 use assistant_db::Config;
+
+use crate::terminal::escape_lines;
 
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
@@ -59,8 +64,8 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
-        writeln!(out, "Verifying {location}")?;
-        writeln!(out, "{report}")?;
+        let text = format!("Verifying {location}\n{report}");
+        writeln!(out, "{}", escape_lines(&text))?;
     }
     Ok(if report.passed() {
         ExitCode::SUCCESS
