@@ -40,6 +40,20 @@ pub fn command(cwd: &Path) -> Command {
     cmd
 }
 
+/// [`command`] started through `sh` under `umask` (e.g. `"000"`), as a user's shell would
+/// start it: `sh -c 'umask 000 && exec assistant-db "$@"'`.
+pub fn command_with_umask(cwd: &Path, umask: &str) -> Command {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_assistant-db"))
+        .current_dir(cwd);
+    for name in CONFIGURATION {
+        cmd.env_remove(name);
+    }
+    cmd
+}
+
 /// The embedded PostgreSQL's home that [`command_with_home_in`]`(dir)` gives the binary.
 pub fn home_in(dir: &Path) -> PathBuf {
     dir.join("home")
