@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use assistant_db::logger::{Entry, Logger};
 use assistant_db::metrics::{Bucket, Metrics, MetricsFilter};
-use assistant_db::model::{AssistantMode, Escalation, IntentCategory, Interaction, Outcome, Rule};
+use assistant_db::model::{AssistantMode, Escalation, IntentCategory, Outcome, Rule};
 use assistant_db::query::{
     Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, MAX_PAGE_SIZE,
 };
+use assistant_db::row::InteractionRow;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
@@ -371,7 +372,7 @@ pub fn interaction_query(mut params: Params) -> Result<InteractionQuery, ApiErro
 pub async fn list_interactions(
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Json<Page<Interaction>>, ApiError> {
+) -> Result<Json<Page<InteractionRow>>, ApiError> {
     let query = interaction_query(Params::new(pairs))?;
     Ok(Json(state.client().interactions(&query).await?))
 }

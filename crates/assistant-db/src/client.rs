@@ -9,6 +9,8 @@
 //! operation then fails with [`Error::PermissionDenied`] saying it needs the secret
 //! (service_role) key.
 
+use std::sync::Arc;
+
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -18,30 +20,22 @@ use crate::connect::{connect, Prepare};
 use crate::error::{Error, Result};
 use crate::metrics::{Metrics, MetricsFilter};
 use crate::model::{Escalation, Interaction, KnowledgeDocument, ValidationError};
-use crate::query::Upserted;
 use crate::query::{
-    Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, Written, MAX_PAGE_SIZE,
+    Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, RecentEscalation,
+    Upserted, Written, MAX_PAGE_SIZE,
 };
-use crate::store::{Backend, PgStore, RestOptions, RestStore};
+use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
+use crate::store::{EncodedEntry, PgStore, RestOptions, RestStore, Staged, Store};
+use crate::verify::Report;
 
 /// Rows fetched per round trip when exporting.
 const EXPORT_PAGE: u32 = MAX_PAGE_SIZE;
 
-/// The assistant's database client; cheap to clone (it shares one connection pool).
+/// The assistant's database client; cheap to clone (clones share one store and its
+/// connection pool).
 #[derive(Debug, Clone)]
 pub struct Client {
-    backend: Backend,
-    location: String,
-}
-
-/// Runs `$body` with `$store` bound to whichever transport the client holds.
-macro_rules! on_store {
-    ($client:expr, $store:ident => $body:expr) => {
-        match &$client.backend {
-            Backend::Postgres($store) => $body,
-            Backend::Rest($store) => $body,
-        }
-    };
+    store: Arc<dyn Store>,
 }
 
 static SHARED: OnceCell<Client> = OnceCell::const_new();
@@ -60,18 +54,19 @@ impl Client {
             return Self::rest(&rest_url, key);
         }
         let db = connect(config, Prepare::MigrateLocal).await?;
-        Ok(Client {
-            backend: Backend::Postgres(PgStore::new(db.pool)),
-            location: db.location,
-        })
+        Ok(Self::new(PgStore::new(db.pool, db.location)))
+    }
+
+    /// A client over any store.
+    pub fn new(store: impl Store + 'static) -> Self {
+        Client {
+            store: Arc::new(store),
+        }
     }
 
     /// A client over an existing pool on a migrated database.
     pub fn from_pool(pool: sqlx::PgPool) -> Self {
-        Client {
-            backend: Backend::Postgres(PgStore::new(pool)),
-            location: "PostgreSQL (given pool)".into(),
-        }
+        Self::new(PgStore::new(pool, "PostgreSQL (given pool)"))
     }
 
     /// A client over the REST API at `rest_url` (`https://<project>.supabase.co/rest/v1`,
@@ -80,7 +75,7 @@ impl Client {
     /// Nothing is sent yet; [`test_connection`](Self::test_connection) checks the URL and
     /// the key.
     pub fn rest(rest_url: &str, key: crate::config::Secret) -> Result<Self> {
-        Ok(Self::from_rest(RestStore::new(
+        Ok(Self::new(RestStore::new(
             rest_url,
             key,
             RestOptions::default(),
@@ -89,10 +84,7 @@ impl Client {
 
     /// A client over a configured REST store.
     pub fn from_rest(store: RestStore) -> Self {
-        Client {
-            location: store.location(),
-            backend: Backend::Rest(store),
-        }
+        Self::new(store)
     }
 
     /// The process-wide client, connected from the environment on first use (the spec's
@@ -102,57 +94,40 @@ impl Client {
     }
 
     /// Where this client points, secrets redacted.
-    pub fn location(&self) -> &str {
-        &self.location
-    }
-
-    /// The direct PostgreSQL store, for plain SQL; `None` over the REST transport.
-    pub fn postgres(&self) -> Option<&PgStore> {
-        match &self.backend {
-            Backend::Postgres(store) => Some(store),
-            Backend::Rest(_) => None,
-        }
-    }
-
-    /// The transport, for code in this crate that treats the two differently.
-    pub(crate) fn backend(&self) -> &Backend {
-        &self.backend
-    }
-
-    /// The REST store; `None` over the direct transport.
-    pub fn rest_store(&self) -> Option<&RestStore> {
-        match &self.backend {
-            Backend::Postgres(_) => None,
-            Backend::Rest(store) => Some(store),
-        }
+    pub fn location(&self) -> String {
+        self.store.location()
     }
 
     /// Checks that the database answers and the schema is there (over REST: that the API
     /// answers, accepts the key and has the migrations' functions).
     pub async fn test_connection(&self) -> Result<()> {
-        on_store!(self, s => s.test_connection().await)
+        self.store.test_connection().await
     }
 
     /// Writes one interaction; returns its id. Writing the same id again is a no-op.
     pub async fn insert_interaction(&self, interaction: &Interaction) -> Result<Uuid> {
-        on_store!(self, s => s.log(std::slice::from_ref(interaction), &[]).await)?;
+        self.store
+            .log(std::slice::from_ref(interaction), &[])
+            .await?;
         Ok(interaction.id)
     }
 
     /// Writes many interactions in one atomic statement; existing ids are skipped.
     pub async fn insert_interactions(&self, interactions: &[Interaction]) -> Result<Written> {
-        on_store!(self, s => s.log(interactions, &[]).await)
+        self.store.log(interactions, &[]).await
     }
 
     /// Writes one escalation; returns its id. Its interaction must exist.
     pub async fn insert_escalation(&self, escalation: &Escalation) -> Result<Uuid> {
-        on_store!(self, s => s.log(&[], std::slice::from_ref(escalation)).await)?;
+        self.store
+            .log(&[], std::slice::from_ref(escalation))
+            .await?;
         Ok(escalation.id)
     }
 
     /// Writes many escalations in one atomic statement; existing ids are skipped.
     pub async fn insert_escalations(&self, escalations: &[Escalation]) -> Result<Written> {
-        on_store!(self, s => s.log(&[], escalations).await)
+        self.store.log(&[], escalations).await
     }
 
     /// Writes interactions and their escalations together: all or nothing.
@@ -161,38 +136,12 @@ impl Client {
         interactions: &[Interaction],
         escalations: &[Escalation],
     ) -> Result<Written> {
-        on_store!(self, s => s.log(interactions, escalations).await)
+        self.store.log(interactions, escalations).await
     }
 
-    /// Writes rows already encoded as two JSON arrays of the spec's dicts (interactions,
-    /// escalations) in one atomic statement; existing ids are skipped.
-    pub async fn log_json(&self, interactions: &str, escalations: &str) -> Result<Written> {
-        if let Some(store) = self.postgres() {
-            return store.log_json(interactions, escalations).await;
-        }
-        let decode = |what: &str, text: &str| {
-            serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
-                Error::from(ValidationError::new(
-                    what,
-                    format!("must be a JSON array: {e}"),
-                ))
-            })
-        };
-        let interactions: Vec<Interaction> = match decode("interactions", interactions)? {
-            serde_json::Value::Array(rows) => rows
-                .into_iter()
-                .map(Interaction::from_json_value)
-                .collect::<std::result::Result<_, _>>()?,
-            _ => return Err(ValidationError::new("interactions", "must be a JSON array").into()),
-        };
-        let escalations: Vec<Escalation> = match decode("escalations", escalations)? {
-            serde_json::Value::Array(rows) => rows
-                .into_iter()
-                .map(Escalation::from_json_value)
-                .collect::<std::result::Result<_, _>>()?,
-            _ => return Err(ValidationError::new("escalations", "must be a JSON array").into()),
-        };
-        self.log(&interactions, &escalations).await
+    /// Writes the logger's spooled entries (see [`Store::log_encoded`]).
+    pub async fn log_encoded(&self, entries: &[EncodedEntry<'_>]) -> Result<Written> {
+        self.store.log_encoded(entries).await
     }
 
     /// Writes an escalated interaction and its escalation atomically; returns both ids.
@@ -205,10 +154,12 @@ impl Client {
         escalation: &Escalation,
     ) -> Result<(Uuid, Uuid)> {
         let escalation = attach(interaction, escalation)?;
-        on_store!(self, s => s.log(
+        self.store
+            .log(
                 std::slice::from_ref(interaction),
                 std::slice::from_ref(&escalation),
-            ).await)?;
+            )
+            .await?;
         Ok((interaction.id, escalation.id))
     }
 
@@ -216,7 +167,7 @@ impl Client {
     /// [`Error::Duplicate`] (use [`upsert_knowledge_document`](Self::upsert_knowledge_document)
     /// for ingestion re-runs).
     pub async fn insert_knowledge_document(&self, document: &KnowledgeDocument) -> Result<Uuid> {
-        on_store!(self, s => s.insert_knowledge_document(document).await)
+        self.store.insert_knowledge_document(document).await
     }
 
     /// Registers or updates a document by `openai_file_id`; returns the stored row's id.
@@ -238,34 +189,59 @@ impl Client {
         &self,
         documents: &[KnowledgeDocument],
     ) -> Result<Vec<Upserted>> {
-        on_store!(self, s => s.upsert_knowledge_documents(documents).await)
+        self.store.upsert_knowledge_documents(documents).await
+    }
+
+    /// Begins a write of interactions that [`Staged::commit`] finishes (the bulk path).
+    pub async fn stage_interactions(&self, rows: Vec<Interaction>) -> Result<Box<dyn Staged>> {
+        self.store.stage_interactions(rows).await
     }
 
     /// One page of interactions, newest first; pass `next` back as `after` to continue.
-    pub async fn interactions(&self, query: &InteractionQuery) -> Result<Page<Interaction>> {
-        on_store!(self, s => s.interactions(query).await)
+    pub async fn interactions(&self, query: &InteractionQuery) -> Result<Page<InteractionRow>> {
+        self.store.interactions(query).await
     }
 
     /// One interaction with its escalations; `None` when there is no such row.
     pub async fn interaction(&self, id: Uuid) -> Result<Option<InteractionDetail>> {
-        on_store!(self, s => s.interaction(id).await)
+        self.store.interaction(id).await
     }
 
     /// Deletes an interaction and, by cascade, its escalations; true if it existed.
     pub async fn delete_interaction(&self, id: Uuid) -> Result<bool> {
-        on_store!(self, s => s.delete_interaction(id).await)
+        self.store.delete_interaction(id).await
     }
 
     /// Dashboard metrics, computed by PostgreSQL.
     pub async fn metrics(&self, filter: &MetricsFilter) -> Result<Metrics> {
-        on_store!(self, s => s.metrics(filter).await)
+        self.store.metrics(filter).await
+    }
+
+    /// The confidence distribution in tenths; `None` over a transport that cannot
+    /// compute it in the database.
+    pub async fn confidence_histogram(&self, filter: &MetricsFilter) -> Result<Option<[i64; 10]>> {
+        self.store.confidence_histogram(filter).await
+    }
+
+    /// The latest escalations of interactions passing `filter`, newest first.
+    pub async fn recent_escalations(
+        &self,
+        filter: &MetricsFilter,
+        limit: u32,
+    ) -> Result<Vec<RecentEscalation>> {
+        self.store.recent_escalations(filter, limit).await
+    }
+
+    /// The validation checklist, as far as the transport can see.
+    pub async fn verify(&self) -> Report {
+        self.store.verify().await
     }
 
     /// Every matching interaction, newest first, fetched a page at a time.
     pub fn export_interactions(
         &self,
         filter: InteractionFilter,
-    ) -> BoxStream<'_, Result<Interaction>> {
+    ) -> BoxStream<'_, Result<InteractionRow>> {
         let first = InteractionQuery {
             filter,
             limit: Some(EXPORT_PAGE),
@@ -285,22 +261,22 @@ impl Client {
     }
 
     /// Every escalation, in id order, fetched a page at a time.
-    pub fn export_escalations(&self) -> BoxStream<'_, Result<Escalation>> {
+    pub fn export_escalations(&self) -> BoxStream<'_, Result<EscalationRow>> {
         paged(
-            move |after| async move {
-                on_store!(self, s => s.escalations_after(after, EXPORT_PAGE).await)
-            },
-            |e: &Escalation| e.id,
+            move |after| async move { self.store.escalations_after(after, EXPORT_PAGE).await },
+            |e: &EscalationRow| e.id,
         )
     }
 
     /// Every knowledge document, in id order, fetched a page at a time.
-    pub fn export_knowledge_documents(&self) -> BoxStream<'_, Result<KnowledgeDocument>> {
+    pub fn export_knowledge_documents(&self) -> BoxStream<'_, Result<KnowledgeDocumentRow>> {
         paged(
             move |after| async move {
-                on_store!(self, s => s.knowledge_documents_after(after, EXPORT_PAGE).await)
+                self.store
+                    .knowledge_documents_after(after, EXPORT_PAGE)
+                    .await
             },
-            |d: &KnowledgeDocument| d.id,
+            |d: &KnowledgeDocumentRow| d.id,
         )
     }
 }

@@ -108,8 +108,11 @@ pub enum Error {
 impl Error {
     /// True when retrying the same operation later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Unavailable(_))
-            || matches!(self, Error::Database { code: Some(c), .. } if c == "40001" || c == "40P01")
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Database { code: Some(c), .. } => is_serialization_failure(c),
+            _ => false,
+        }
     }
 
     /// Wraps an I/O error with what was being attempted.
@@ -119,6 +122,99 @@ impl Error {
             source,
         }
     }
+}
+
+/// What the database said about a failed statement, whichever transport carried it:
+/// PostgreSQL's error fields over the direct transport, PostgREST's error body over REST.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct DbFailure {
+    /// SQLSTATE.
+    pub code: String,
+    /// The primary message.
+    pub message: String,
+    /// The DETAIL line.
+    pub detail: Option<String>,
+    /// The table the error is about, when known.
+    pub table: Option<String>,
+    /// The constraint the error is about, when known.
+    pub constraint: Option<String>,
+    /// The column the error is about, when known.
+    pub column: Option<String>,
+}
+
+impl From<DbFailure> for Error {
+    /// The one table from SQLSTATE to the typed variants, for both transports.
+    fn from(f: DbFailure) -> Self {
+        let table = f.table.unwrap_or_default();
+        let constraint = f.constraint.unwrap_or_default();
+        match f.code.as_str() {
+            "23514" => Error::CheckViolation {
+                column: column_of_check(&table, &constraint),
+                table,
+                constraint,
+            },
+            "23503" => Error::ForeignKey {
+                constraint,
+                detail: f.detail.unwrap_or(f.message),
+            },
+            "23505" => Error::Duplicate {
+                constraint,
+                detail: f.detail.unwrap_or(f.message),
+            },
+            "23502" => Error::NotNull {
+                table,
+                column: f.column.unwrap_or_default(),
+            },
+            "42501" => Error::PermissionDenied(f.message),
+            VALIDATION => match f.detail.as_deref().and_then(refusal_of_a_field) {
+                Some(refusal) => Error::Validation(refusal),
+                None => Error::Database {
+                    code: Some(f.code),
+                    message: f.message,
+                },
+            },
+            code if is_unavailable(code) => Error::Unavailable(format!("{} ({code})", f.message)),
+            _ => Error::Database {
+                code: Some(f.code),
+                message: f.message,
+            },
+        }
+    }
+}
+
+/// The SQLSTATE the migrations' write functions raise for a value the model refuses,
+/// with a DETAIL naming the field and the rule (`invalid_parameter_value`).
+const VALIDATION: &str = "22023";
+
+/// Reads the DETAIL of a refused value: `{"table", "index", "field", "rule"}`, the field
+/// given as `interactions[3].confidence_score`.
+fn refusal_of_a_field(detail: &str) -> Option<ValidationError> {
+    #[derive(serde::Deserialize)]
+    struct Refusal {
+        table: Option<String>,
+        index: Option<u64>,
+        field: String,
+        rule: String,
+    }
+    let refusal: Refusal = serde_json::from_str(detail).ok()?;
+    let field = match (refusal.table, refusal.index) {
+        (Some(table), Some(index)) => format!("{table}[{index}].{}", refusal.field),
+        (Some(table), None) => format!("{table}.{}", refusal.field),
+        _ => refusal.field,
+    };
+    Some(ValidationError::new(field, refusal.rule))
+}
+
+/// SQLSTATEs that say the database cannot be reached or is not ready: connection
+/// exceptions, insufficient resources, operator intervention (shutdowns, cannot connect
+/// now). Worth another try later.
+pub(crate) fn is_unavailable(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03")
+}
+
+/// A serialization failure or deadlock: the transaction may succeed when run again.
+pub(crate) fn is_serialization_failure(code: &str) -> bool {
+    matches!(code, "40001" | "40P01")
 }
 
 impl From<sqlx::Error> for Error {
@@ -144,38 +240,23 @@ impl From<sqlx::Error> for Error {
     }
 }
 
-/// Maps a PostgreSQL error to the typed variants, by SQLSTATE.
+/// Maps a PostgreSQL error through the one SQLSTATE table.
 fn from_database_error(db: &dyn sqlx::error::DatabaseError) -> Error {
     let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
-    let code = db.code().map(|c| c.into_owned());
-    let table = pg.and_then(|e| e.table()).unwrap_or_default().to_owned();
-    let constraint = db.constraint().unwrap_or_default().to_owned();
-    let detail = pg
-        .and_then(|e| e.detail())
-        .unwrap_or_else(|| db.message())
-        .to_owned();
-    match code.as_deref() {
-        Some("23514") => Error::CheckViolation {
-            column: column_of_check(&table, &constraint),
-            table,
-            constraint,
-        },
-        Some("23503") => Error::ForeignKey { constraint, detail },
-        Some("23505") => Error::Duplicate { constraint, detail },
-        Some("23502") => Error::NotNull {
-            table,
-            column: pg.and_then(|e| e.column()).unwrap_or_default().to_owned(),
-        },
-        Some("42501") => Error::PermissionDenied(db.message().to_owned()),
-        // Connection failures, admin shutdown, too many connections, cannot connect now.
-        Some(c) if c.starts_with("08") || c == "57P01" || c == "57P03" || c == "53300" => {
-            Error::Unavailable(db.message().to_owned())
-        }
-        _ => Error::Database {
-            code,
+    let Some(code) = db.code().map(|c| c.into_owned()) else {
+        return Error::Database {
+            code: None,
             message: db.message().to_owned(),
-        },
-    }
+        };
+    };
+    Error::from(DbFailure {
+        code,
+        message: db.message().to_owned(),
+        detail: pg.and_then(|e| e.detail()).map(str::to_owned),
+        table: pg.and_then(|e| e.table()).map(str::to_owned),
+        constraint: db.constraint().map(str::to_owned),
+        column: pg.and_then(|e| e.column()).map(str::to_owned),
+    })
 }
 
 /// PostgreSQL names an inline CHECK `<table>_<column>_check`; recover the column.
@@ -191,6 +272,43 @@ pub(crate) fn column_of_check(table: &str, constraint: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_table_maps_sqlstates_for_both_transports() {
+        let failure = |code: &str, detail: Option<&str>| {
+            Error::from(DbFailure {
+                code: code.into(),
+                message: "m".into(),
+                detail: detail.map(str::to_owned),
+                ..DbFailure::default()
+            })
+        };
+        for code in ["08006", "53300", "53100", "57P01", "57P02", "57P03"] {
+            assert!(failure(code, None).is_retryable(), "{code}");
+        }
+        for code in ["40001", "40P01"] {
+            assert!(failure(code, None).is_retryable(), "{code}");
+        }
+        for code in ["22P02", "42883", "23514", "XX000"] {
+            assert!(!failure(code, None).is_retryable(), "{code}");
+        }
+        match failure(
+            "22023",
+            Some(
+                r#"{"table":"interactions","index":3,"field":"confidence_score","rule":"must be between 0 and 1 (got 42)"}"#,
+            ),
+        ) {
+            Error::Validation(e) => {
+                assert_eq!(e.field, "interactions[3].confidence_score");
+                assert_eq!(e.rule, "must be between 0 and 1 (got 42)");
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert!(matches!(
+            failure("22023", Some("not json")),
+            Error::Database { code: Some(c), .. } if c == "22023"
+        ));
+    }
 
     #[test]
     fn check_constraint_names_give_the_column() {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{AssistantMode, IntentCategory, Rule, ValidationError};
+use crate::query::{Condition, Conditions};
 
 /// Name of the SQL function (in schema `public`) that computes the metrics.
 pub const SQL_FUNCTION: &str = "interaction_metrics";
@@ -84,6 +85,24 @@ pub struct MetricsFilter {
     pub category: Option<IntentCategory>,
     /// Width of the timeseries buckets.
     pub bucket: Bucket,
+}
+
+impl MetricsFilter {
+    /// The filter's rows as conditions on `interactions`, for a transport to render.
+    pub(crate) fn conditions(&self) -> Vec<Condition<'_>> {
+        Conditions::default()
+            .eq(
+                "assistant_mode",
+                self.mode.as_ref().map(AssistantMode::as_str),
+            )
+            .eq("intent_name", self.intent.as_deref())
+            .eq(
+                "intent_category",
+                self.category.as_ref().map(IntentCategory::as_str),
+            )
+            .window(self.from, self.to)
+            .into()
+    }
 }
 
 /// The dashboard metrics: exactly the object `public.interaction_metrics` returns.
@@ -220,24 +239,6 @@ pub struct BucketCount {
     pub resolved: i64,
     /// Of which escalated.
     pub escalated: i64,
-}
-
-/// Computes the metrics of the interactions passing `filter`, in the database.
-pub async fn fetch<'e>(
-    executor: impl sqlx::PgExecutor<'e>,
-    filter: &MetricsFilter,
-) -> Result<Metrics> {
-    let value: serde_json::Value =
-        sqlx::query_scalar("SELECT public.interaction_metrics($1, $2, $3, $4, $5, $6)")
-            .bind(filter.mode.as_ref().map(AssistantMode::as_str))
-            .bind(filter.from)
-            .bind(filter.to)
-            .bind(filter.intent.as_deref())
-            .bind(filter.category.as_ref().map(IntentCategory::as_str))
-            .bind(filter.bucket.as_str())
-            .fetch_one(executor)
-            .await?;
-    decode(value)
 }
 
 /// Reads the function's object; any other shape is reported as a database error.

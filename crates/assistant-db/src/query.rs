@@ -1,4 +1,8 @@
 //! Filters, keyset pagination and result shapes for reading interactions back.
+//!
+//! Both transports render the same filter ([`InteractionFilter::conditions`]) and page the
+//! same way ([`Page::from_rows`]): one row more than the page size tells whether another
+//! page follows, and the cursor is the last row's `(timestamp, id)`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,9 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::model::{
-    AssistantMode, Escalation, IntentCategory, Interaction, Outcome, ValidationError,
-};
+use crate::model::{AssistantMode, IntentCategory, Outcome, ValidationError};
+use crate::row::{EscalationRow, InteractionRow, Timestamp};
 
 /// The most rows one page may hold.
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -33,6 +36,68 @@ pub struct InteractionFilter {
     pub from: Option<DateTime<Utc>>,
     /// `timestamp` at or before.
     pub to: Option<DateTime<Utc>>,
+}
+
+impl InteractionFilter {
+    /// The filter as equality and range conditions on columns, for a transport to render.
+    pub(crate) fn conditions(&self) -> Vec<Condition<'_>> {
+        Conditions::default()
+            .eq(
+                "assistant_mode",
+                self.mode.as_ref().map(AssistantMode::as_str),
+            )
+            .eq("outcome", self.outcome.as_ref().map(Outcome::as_str))
+            .eq("intent_name", self.intent.as_deref())
+            .eq(
+                "intent_category",
+                self.category.as_ref().map(IntentCategory::as_str),
+            )
+            .eq("session_id", self.session.as_deref())
+            .window(self.from, self.to)
+            .into()
+    }
+}
+
+/// Builds a filter's conditions, leaving out what is not set.
+#[derive(Debug, Default)]
+pub(crate) struct Conditions<'a>(Vec<Condition<'a>>);
+
+impl<'a> Conditions<'a> {
+    /// Adds `column = value` when there is a value.
+    pub(crate) fn eq(mut self, column: &'static str, value: Option<&'a str>) -> Self {
+        if let Some(value) = value {
+            self.0.push(Condition::Eq(column, value));
+        }
+        self
+    }
+
+    /// Adds `timestamp >= from` and `timestamp <= to` for the bounds that are set.
+    pub(crate) fn window(mut self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Self {
+        if let Some(from) = from {
+            self.0.push(Condition::AtOrAfter("timestamp", from));
+        }
+        if let Some(to) = to {
+            self.0.push(Condition::AtOrBefore("timestamp", to));
+        }
+        self
+    }
+}
+
+impl<'a> From<Conditions<'a>> for Vec<Condition<'a>> {
+    fn from(conditions: Conditions<'a>) -> Self {
+        conditions.0
+    }
+}
+
+/// One condition of a filter: a column of `interactions` compared with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Condition<'a> {
+    /// `column = value`.
+    Eq(&'static str, &'a str),
+    /// `column >= instant`.
+    AtOrAfter(&'static str, DateTime<Utc>),
+    /// `column <= instant`.
+    AtOrBefore(&'static str, DateTime<Utc>),
 }
 
 /// One page of a listing, newest first.
@@ -62,33 +127,28 @@ impl InteractionQuery {
 }
 
 /// A position in the newest-first order: the last row's `timestamp` and `id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     /// The row's timestamp (`None` for rows written without one).
-    pub timestamp: Option<DateTime<Utc>>,
+    pub timestamp: Option<Timestamp>,
     /// The row's id, which breaks ties.
     pub id: Uuid,
 }
 
 impl Cursor {
-    /// The position of `interaction`.
-    pub fn of(interaction: &Interaction) -> Self {
+    /// The position of `row`.
+    pub fn of(row: &InteractionRow) -> Self {
         Cursor {
-            timestamp: Some(interaction.timestamp),
-            id: interaction.id,
+            timestamp: row.timestamp.clone(),
+            id: row.id,
         }
     }
 }
 
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.timestamp {
-            Some(ts) => write!(
-                f,
-                "{}_{}",
-                ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                self.id
-            ),
+        match &self.timestamp {
+            Some(ts) => write!(f, "{ts}_{}", self.id),
             None => write!(f, "null_{}", self.id),
         }
     }
@@ -108,11 +168,7 @@ impl FromStr for Cursor {
         let id = Uuid::parse_str(id).map_err(|_| bad())?;
         let timestamp = match ts {
             "null" => None,
-            ts => Some(
-                DateTime::parse_from_rfc3339(ts)
-                    .map_err(|_| bad())?
-                    .with_timezone(&Utc),
-            ),
+            ts => Some(Timestamp::parse(ts).ok_or_else(bad)?),
         };
         Ok(Cursor { timestamp, id })
     }
@@ -140,14 +196,45 @@ pub struct Page<T> {
     pub next: Option<Cursor>,
 }
 
+impl Page<InteractionRow> {
+    /// The page of at most `limit` rows from `rows`, which holds up to one row more: that
+    /// row is not shown, it only says that another page follows.
+    pub(crate) fn from_rows(mut rows: Vec<InteractionRow>, limit: usize) -> Self {
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(Cursor::of)
+        } else {
+            None
+        };
+        Page { items: rows, next }
+    }
+}
+
 /// One interaction with its escalations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InteractionDetail {
     /// The interaction.
     #[serde(flatten)]
-    pub interaction: Interaction,
+    pub interaction: InteractionRow,
     /// Its escalations, oldest first.
-    pub escalations: Vec<Escalation>,
+    pub escalations: Vec<EscalationRow>,
+}
+
+/// One recent escalation with what a dashboard shows of its interaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecentEscalation {
+    /// The interaction's id.
+    pub interaction_id: Uuid,
+    /// When the interaction happened.
+    pub timestamp: Option<Timestamp>,
+    /// Which assistant.
+    pub assistant_mode: AssistantMode,
+    /// The classified intent.
+    pub intent_name: Option<String>,
+    /// What triggered the escalation; `None` when only the interaction is known.
+    pub trigger_type: Option<String>,
+    /// Why.
+    pub escalation_reason: Option<String>,
 }
 
 /// How many rows one write inserted; rows whose id already existed are skipped.
@@ -175,7 +262,27 @@ mod tests {
     #[test]
     fn cursors_round_trip_through_text() {
         let cursor = Cursor {
-            timestamp: Some("2026-11-26T03:24:52.123456Z".parse().expect("ts")),
+            timestamp: Some(Timestamp::At(
+                "2026-11-26T03:24:52.123456Z".parse().expect("ts"),
+            )),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(cursor.to_string().parse::<Cursor>().expect("parse"), cursor);
+        for ts in [
+            Timestamp::Infinity,
+            Timestamp::NegInfinity,
+            Timestamp::Other("200000-01-01T00:00:00+00:00".into()),
+        ] {
+            let cursor = Cursor {
+                timestamp: Some(ts),
+                id: Uuid::now_v7(),
+            };
+            assert_eq!(cursor.to_string().parse::<Cursor>().expect("parse"), cursor);
+        }
+        let cursor = Cursor {
+            timestamp: Some(Timestamp::At(
+                "2026-11-26T03:24:52.123456Z".parse().expect("ts"),
+            )),
             id: Uuid::now_v7(),
         };
         assert_eq!(cursor.to_string().parse::<Cursor>().expect("parse"), cursor);

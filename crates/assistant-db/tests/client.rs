@@ -12,6 +12,7 @@ use assistant_db::model::{
     KnowledgeDocument, NonNegativeInt, Outcome,
 };
 use assistant_db::query::{InteractionFilter, InteractionQuery};
+use assistant_db::row::KnowledgeDocumentRow;
 use assistant_db::store::KeyRole;
 use assistant_db::{Client, Error};
 use chrono::{Duration, TimeZone, Utc};
@@ -102,7 +103,7 @@ async fn insert_then_read_back_every_field(transport: Transport) {
     assert_eq!(id, written.id);
 
     let detail = client.interaction(id).await.expect("read").expect("found");
-    let read = detail.interaction;
+    let read = Interaction::try_from(detail.interaction).expect("a valid row");
     assert!(read.created_at.is_some(), "created_at defaults to now()");
     assert_eq!(
         Interaction {
@@ -328,11 +329,15 @@ async fn knowledge_documents_insert_refuses_duplicates_and_upsert_updates(transp
         .await
         .expect("upsert");
     assert_eq!(upserted, id, "the existing row keeps its id");
-    let docs: Vec<KnowledgeDocument> = client
+    let docs: Vec<KnowledgeDocumentRow> = client
         .export_knowledge_documents()
         .try_collect()
         .await
         .expect("export");
+    let docs: Vec<KnowledgeDocument> = docs
+        .into_iter()
+        .map(|row| KnowledgeDocument::try_from(row).expect("a valid row"))
+        .collect();
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0].title.as_str(), "Another title");
     assert_eq!(docs[0].metadata, None, "upsert replaces the metadata");
@@ -388,7 +393,11 @@ async fn listing_filters_and_pages_without_gaps_or_repeats(transport: Transport)
         let page = client.interactions(&query).await.expect("page");
         assert!(page.items.len() <= 50);
         sizes.push(page.items.len());
-        seen.extend(page.items);
+        seen.extend(
+            page.items
+                .into_iter()
+                .map(|row| Interaction::try_from(row).expect("a valid row")),
+        );
         match page.next {
             Some(next) => query.after = Some(next),
             None => break,

@@ -13,6 +13,7 @@ use assistant_db::model::{
     AssistantMode, Citation, Confidence, IntentCategory, Interaction, NonNegativeInt, Outcome,
 };
 use assistant_db::query::InteractionFilter;
+use assistant_db::row::InteractionRow;
 use assistant_db::store::PgStore;
 use assistant_db::Client;
 use chrono::{DateTime, TimeZone, Utc};
@@ -22,7 +23,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 fn store(pool: &PgPool) -> PgStore {
-    PgStore::new(pool.clone())
+    PgStore::new(pool.clone(), "test database")
 }
 
 fn at(secs: i64, nanos: u32) -> DateTime<Utc> {
@@ -41,22 +42,30 @@ async fn count(pool: &PgPool) -> i64 {
 /// Every stored row, read back through the client, in id order.
 async fn read_all(pool: &PgPool) -> Vec<Interaction> {
     let client = Client::from_pool(pool.clone());
-    let mut rows: Vec<Interaction> = client
+    let rows: Vec<InteractionRow> = client
         .export_interactions(InteractionFilter::default())
         .try_collect()
         .await
         .expect("export");
+    let mut rows: Vec<Interaction> = rows.into_iter().map(model).collect();
     rows.sort_by_key(|row| row.id);
     rows
 }
 
 async fn read_one(pool: &PgPool, id: Uuid) -> Interaction {
-    Client::from_pool(pool.clone())
-        .interaction(id)
-        .await
-        .expect("read")
-        .expect("stored")
-        .interaction
+    model(
+        Client::from_pool(pool.clone())
+            .interaction(id)
+            .await
+            .expect("read")
+            .expect("stored")
+            .interaction,
+    )
+}
+
+/// A stored row as the model's record (every row these tests store keeps the model).
+fn model(row: InteractionRow) -> Interaction {
+    Interaction::try_from(row).expect("a row the model accepts")
 }
 
 /// Every stored row as PostgreSQL's own JSON of it, `created_at` left out, in id order.

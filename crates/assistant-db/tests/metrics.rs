@@ -1,12 +1,13 @@
-//! `public.interaction_metrics` and `metrics::fetch` against real PostgreSQL, checked
+//! `public.interaction_metrics` and `PgStore::metrics_in` against real PostgreSQL, checked
 //! against an independent computation in Rust over the rows read back from the tables.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use assistant_db::metrics::{self, Bucket, Metrics, MetricsFilter};
+use assistant_db::metrics::{Bucket, Metrics, MetricsFilter};
 use assistant_db::model::{AssistantMode, IntentCategory};
+use assistant_db::store::PgStore;
 use assistant_db::Error;
 use chrono::{DateTime, Datelike, Duration, DurationRound, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -559,7 +560,7 @@ async fn raw(pool: &PgPool, filter: &MetricsFilter) -> Value {
         .expect("interaction_metrics runs")
 }
 
-/// Checks both the raw object and `metrics::fetch` against the independent computation.
+/// Checks both the raw object and `PgStore::metrics_in` against the independent computation.
 async fn check(
     pool: &PgPool,
     rows: &[Interaction],
@@ -568,7 +569,7 @@ async fn check(
 ) -> Metrics {
     let want = expected(rows, escalations, filter);
     assert_json_close(&raw(pool, filter).await, &want, "raw");
-    let got = metrics::fetch(pool, filter).await.expect("fetch");
+    let got = PgStore::metrics_in(pool, filter).await.expect("fetch");
     assert_json_close(
         &serde_json::to_value(&got).expect("serializes"),
         &want,
@@ -672,7 +673,7 @@ async fn the_function_object_has_exactly_the_documented_keys() {
     assert_eq!(keys(&object["pipeline"]).len(), 6);
 
     // The typed result serializes back to the same object (the CLI's `--json`).
-    let fetched = metrics::fetch(&pool, &MetricsFilter::default())
+    let fetched = PgStore::metrics_in(&pool, &MetricsFilter::default())
         .await
         .expect("fetch");
     assert_json_close(
@@ -795,7 +796,7 @@ async fn hourly_and_weekly_timeseries() {
                 .all(|b| truncate(b.bucket, bucket) == b.bucket));
         }
     }
-    let weekly = metrics::fetch(
+    let weekly = PgStore::metrics_in(
         &pool,
         &MetricsFilter {
             bucket: Bucket::Week,
@@ -818,7 +819,7 @@ async fn hourly_and_weekly_timeseries() {
 #[tokio::test]
 async fn an_empty_database_gives_zeros_nulls_and_empty_arrays() {
     let pool = common::migrated_db().await;
-    let m = metrics::fetch(&pool, &MetricsFilter::default())
+    let m = PgStore::metrics_in(&pool, &MetricsFilter::default())
         .await
         .expect("fetch");
     assert_eq!(m.total_interactions, 0);
@@ -895,13 +896,13 @@ async fn a_bad_bucket_is_rejected_by_the_function_and_by_the_parser() {
 async fn fetch_runs_on_a_connection_or_in_a_transaction_and_defaults_apply() {
     let (pool, rows, escalations) = seeded().await;
     let mut tx = pool.begin().await.expect("begin");
-    let in_tx = metrics::fetch(&mut *tx, &MetricsFilter::default())
+    let in_tx = PgStore::metrics_in(&mut *tx, &MetricsFilter::default())
         .await
         .expect("fetch in a transaction");
     tx.rollback().await.expect("rollback");
     assert_eq!(
         in_tx,
-        metrics::fetch(&pool, &MetricsFilter::default())
+        PgStore::metrics_in(&pool, &MetricsFilter::default())
             .await
             .expect("fetch")
     );
@@ -916,5 +917,5 @@ async fn fetch_runs_on_a_connection_or_in_a_transaction_and_defaults_apply() {
         &expected(&rows, &escalations, &MetricsFilter::default()),
         "defaults",
     );
-    assert_eq!(metrics::SQL_FUNCTION, "interaction_metrics");
+    assert_eq!(assistant_db::metrics::SQL_FUNCTION, "interaction_metrics");
 }

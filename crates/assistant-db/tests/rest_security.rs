@@ -13,7 +13,7 @@ use assistant_db::model::{AssistantMode, Escalation, Interaction, KnowledgeDocum
 use assistant_db::query::{InteractionFilter, InteractionQuery};
 use assistant_db::store::KeyRole;
 use assistant_db::{Client, Error};
-use common::rest::{key, sign_key, RestServer, Role, JWT_SECRET};
+use common::rest::{fast_retries, key, sign_key, RestServer, Role, JWT_SECRET};
 use futures_util::TryStreamExt;
 use serde_json::json;
 use uuid::Uuid;
@@ -206,8 +206,10 @@ async fn the_public_key_logs_through_the_function_and_reads_metrics() {
     seed(&server).await;
     let public = server.client(Role::Anon);
     assert_eq!(
-        public.rest_store().map(|s| s.key_role()),
-        Some(KeyRole::Public)
+        server
+            .store_with(key(Role::Anon), fast_retries())
+            .key_role(),
+        KeyRole::Public
     );
     public
         .test_connection()
@@ -302,8 +304,10 @@ async fn the_secret_key_reads_changes_and_deletes() {
     let (escalated, escalation) = seed(&server).await;
     let secret = server.client(Role::ServiceRole);
     assert_eq!(
-        secret.rest_store().map(|s| s.key_role()),
-        Some(KeyRole::Secret)
+        server
+            .store_with(key(Role::ServiceRole), fast_retries())
+            .key_role(),
+        KeyRole::Secret
     );
     let page = secret
         .interactions(&InteractionQuery::default())
@@ -315,10 +319,16 @@ async fn the_secret_key_reads_changes_and_deletes() {
         .await
         .expect("read")
         .expect("found");
+    let stored: Vec<Escalation> = detail
+        .escalations
+        .iter()
+        .cloned()
+        .map(|row| Escalation::try_from(row).expect("a valid row"))
+        .collect();
     assert_eq!(
-        detail.escalations,
+        stored,
         vec![Escalation {
-            created_at: detail.escalations[0].created_at,
+            created_at: stored[0].created_at,
             ..escalation
         }]
     );

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use assistant_db::demo::{
-    knowledge_documents, DemoConfig, Generator, DEFAULT_DAYS, DEFAULT_INTERACTIONS, DEFAULT_SEED,
+    log_traffic, DemoConfig, Generated, DEFAULT_DAYS, DEFAULT_INTERACTIONS, DEFAULT_SEED,
 };
 use assistant_db::logger::Logger;
 use assistant_db::metrics::{Metrics, MetricsFilter};
@@ -19,12 +19,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::{stream, StreamExt, TryStreamExt};
 
 use super::metrics::{emit, parse_timestamp, render};
 
-/// Records handed to the logger at once (they share disk syncs).
-const IN_FLIGHT: usize = 64;
 /// How long the demo waits for the database to take everything spooled.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -69,7 +66,7 @@ struct Report {
     window: Window,
     generated: Generated,
     written: Written,
-    knowledge_documents: usize,
+    knowledge_documents: u64,
     metrics: Metrics,
 }
 
@@ -80,27 +77,29 @@ struct Window {
     end: DateTime<Utc>,
 }
 
-/// What the generator produced, before writing.
-#[derive(Debug, Default, serde::Serialize)]
-struct Generated {
-    interactions: u64,
-    escalations: u64,
-}
-
 /// Runs the command.
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let demo = args.demo_config();
     let client = Client::connect(config).await?;
-    let documents = knowledge_documents(demo.seed);
-    client
-        .upsert_knowledge_documents(&documents)
-        .await
-        .context("registering the knowledge documents")?;
     let before = client.metrics(&MetricsFilter::default()).await?;
     let logger = Logger::start(client.clone(), config.logger_config())
         .await
         .context("starting the logger")?;
-    let generated = write_traffic(&logger, &demo, args.echo_ids).await;
+    let mut stdout = std::io::stdout();
+    let generated = log_traffic(&client, &logger, &demo, |id, _| {
+        if args.echo_ids {
+            // The crash test reads each id as soon as it is on disk.
+            writeln!(stdout, "{id}")
+                .and_then(|()| stdout.flush())
+                .map_err(|e| assistant_db::Error::Io {
+                    context: "cannot print an id".into(),
+                    source: e,
+                })?;
+        }
+        Ok(())
+    })
+    .await
+    .context("logging the demo traffic");
     let stopped = logger.shutdown(FLUSH_TIMEOUT).await;
     let generated = generated?;
     stopped.context("waiting for the database to take the spooled records")?;
@@ -115,9 +114,9 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             start: demo.start,
             end: demo.end(),
         },
+        knowledge_documents: generated.knowledge_documents,
         generated,
         written,
-        knowledge_documents: documents.len(),
         metrics,
     };
     if args.json {
@@ -130,41 +129,6 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         ))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Generates the traffic and logs it; returns what was generated once all is spooled.
-async fn write_traffic(
-    logger: &Logger,
-    demo: &DemoConfig,
-    echo_ids: bool,
-) -> anyhow::Result<Generated> {
-    let turns = Generator::new(demo);
-    let mut generated = Generated::default();
-    let mut logged = stream::iter(turns)
-        .map(|turn| async move {
-            let id = turn.interaction.id;
-            let escalated = turn.escalation.is_some();
-            match turn.escalation {
-                Some(escalation) => logger.log_escalated(turn.interaction, escalation).await,
-                None => logger.log(turn.interaction).await,
-            }
-            .map(|()| (id, escalated))
-        })
-        .buffer_unordered(IN_FLIGHT);
-    let mut stdout = std::io::stdout();
-    while let Some((id, escalated)) = logged
-        .try_next()
-        .await
-        .context("logging the demo traffic")?
-    {
-        generated.interactions += 1;
-        generated.escalations += u64::from(escalated);
-        if echo_ids {
-            writeln!(stdout, "{id}")?;
-            stdout.flush()?;
-        }
-    }
-    Ok(generated)
 }
 
 fn escalations(metrics: &Metrics) -> i64 {

@@ -13,9 +13,10 @@
 //! ends early once its records hold [`BATCH_BYTES`] of input.
 //!
 //! Interactions over a direct PostgreSQL connection take the bulk path: each batch is
-//! written with binary `COPY` ([`PgStore::copy_interactions_in`]), and the next batches
+//! staged ([`Client::stage_interactions`]: binary `COPY` in an open transaction over
+//! PostgreSQL), and the next batches
 //! are read and validated while earlier ones are written on other connections, their
-//! transactions committing in input order (see [`Importer::copy_interactions`]). Over
+//! transactions committing in input order (see [`Importer::staged_interactions`]). Over
 //! the REST API, and for the other tables, each batch is one call of the SQL write
 //! functions.
 
@@ -27,7 +28,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use assistant_db::model::{Escalation, Interaction, KnowledgeDocument};
-use assistant_db::store::PgStore;
 use assistant_db::{Client, Config};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -166,13 +166,10 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         summary: Summary::new(args.table, name),
         failure: None,
     };
-    match (args.table, client.postgres()) {
-        (Table::Interactions, Some(store)) => {
-            import.copy_interactions(store, &mut source).await?;
-        }
-        (Table::Interactions, None) => import.all::<Interaction>(&mut source).await?,
-        (Table::Escalations, _) => import.all::<Escalation>(&mut source).await?,
-        (Table::KnowledgeDocuments, _) => import.all::<KnowledgeDocument>(&mut source).await?,
+    match args.table {
+        Table::Interactions => import.staged_interactions(&mut source).await?,
+        Table::Escalations => import.all::<Escalation>(&mut source).await?,
+        Table::KnowledgeDocuments => import.all::<KnowledgeDocument>(&mut source).await?,
     }
     progress.finish();
     finish(import.summary, import.failure, args.json)
@@ -382,7 +379,7 @@ impl Importer<'_> {
         }
     }
 
-    /// Imports interactions with `COPY` ([`PgStore::copy_interactions_in`]), pipelined.
+    /// Imports interactions through [`Client::stage_interactions`], pipelined.
     ///
     /// The next batch is read and validated (here, on this thread) while up to
     /// [`COPY_IN_FLIGHT`] earlier ones are written, each in its own transaction on its own
@@ -393,9 +390,8 @@ impl Importer<'_> {
     /// stay written and none after it is. An id already in an earlier batch still being
     /// written is left out of a later one (it counts as already present), so two open
     /// transactions never insert the same id and never wait for each other.
-    async fn copy_interactions(
+    async fn staged_interactions(
         &mut self,
-        store: &PgStore,
         source: &mut dyn Iterator<Item = std::io::Result<RawRecord>>,
     ) -> anyhow::Result<()> {
         self.summary.existing_action = Interaction::EXISTING_ACTION;
@@ -440,7 +436,7 @@ impl Importer<'_> {
             let ids = rows.iter().map(|row| row.id).collect();
             let (done, next_turn) = oneshot::channel();
             let previous = turn.replace(next_turn);
-            let write = tokio::spawn(write_in_turn(store.clone(), rows, previous, done));
+            let write = tokio::spawn(write_in_turn(self.client.clone(), rows, previous, done));
             pending.push_back(Pending {
                 batch,
                 good,
@@ -489,13 +485,10 @@ impl Importer<'_> {
     }
 }
 
-/// Interaction batches being written at once by [`Importer::copy_interactions`], each
+/// Interaction batches being written at once by [`Importer::staged_interactions`], each
 /// on its own connection: measured on 2 CPUs, 3 kept the server busiest (while one
 /// transaction waits for its turn to commit, two others are writing).
 const COPY_IN_FLIGHT: usize = 3;
-
-/// How long a batch's transaction waits for a row lock held by another writer.
-const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '60s'";
 
 /// A batch of the pipelined import: parsed, and being written.
 struct Pending {
@@ -509,26 +502,16 @@ struct Pending {
     write: Option<JoinHandle<assistant_db::Result<Option<u64>>>>,
 }
 
-/// Writes `rows` in a transaction that commits only once the previous batch's has
-/// (`previous` says true); tells the next batch through `done`.
+/// Stages `rows` (over PostgreSQL: copies them in an open transaction) and commits only
+/// once the previous batch has (`previous` says true); tells the next batch through `done`.
 async fn write_in_turn(
-    store: PgStore,
+    client: Client,
     rows: Vec<Interaction>,
     previous: Option<oneshot::Receiver<bool>>,
     done: oneshot::Sender<bool>,
 ) -> assistant_db::Result<Option<u64>> {
-    let written = async {
-        let mut tx = store.pool().begin().await?;
-        // A lock wait means another writer holds uncommitted rows with our ids. Should it
-        // in turn wait for a later batch of ours (which waits, here, for this one), no
-        // one could see the cycle; the timeout turns that hang into an error.
-        sqlx::Executor::execute(&mut *tx, LOCK_TIMEOUT).await?;
-        let inserted = PgStore::copy_interactions_in(&mut tx, &rows).await?;
-        Ok::<_, assistant_db::Error>((tx, inserted))
-    }
-    .await;
-    let (tx, inserted) = match written {
-        Ok(written) => written,
+    let staged = match client.stage_interactions(rows).await {
+        Ok(staged) => staged,
         Err(err) => {
             let _ = done.send(false);
             return Err(err);
@@ -539,18 +522,18 @@ async fn write_in_turn(
         None => true,
     };
     if !go {
-        let _ = tx.rollback().await;
+        staged.rollback().await;
         let _ = done.send(false);
         return Ok(None);
     }
-    match tx.commit().await {
-        Ok(()) => {
+    match staged.commit().await {
+        Ok(inserted) => {
             let _ = done.send(true);
             Ok(Some(inserted))
         }
         Err(err) => {
             let _ = done.send(false);
-            Err(err.into())
+            Err(err)
         }
     }
 }
@@ -737,9 +720,8 @@ mod tests {
             summary: Summary::new(Table::Interactions, "test".into()),
             failure: None,
         };
-        let store = client.postgres().expect("direct transport");
         import
-            .copy_interactions(store, &mut *source)
+            .staged_interactions(&mut *source)
             .await
             .expect("import");
         (import.summary, import.failure)

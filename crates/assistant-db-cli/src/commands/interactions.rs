@@ -7,8 +7,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use assistant_db::model::{AssistantMode, IntentCategory, Interaction, Outcome};
+use assistant_db::model::{AssistantMode, IntentCategory, Outcome};
 use assistant_db::query::{Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page};
+use assistant_db::row::{InteractionRow, Timestamp};
 use assistant_db::{Client, Config};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
@@ -143,7 +144,7 @@ async fn list(client: &Client, args: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A page as an aligned text table, then the `next:` cursor line when there is one.
-fn table(page: &Page<Interaction>) -> String {
+fn table(page: &Page<InteractionRow>) -> String {
     if page.items.is_empty() {
         return "no interactions match\n".to_owned();
     }
@@ -180,18 +181,26 @@ fn table(page: &Page<Interaction>) -> String {
     out
 }
 
-fn row(i: &Interaction) -> [String; 7] {
+fn row(i: &InteractionRow) -> [String; 7] {
     [
         i.id.to_string(),
-        i.timestamp.to_rfc3339_opts(SecondsFormat::Secs, true),
+        i.timestamp.as_ref().map_or("-".to_owned(), |t| match t {
+            Timestamp::At(at) => at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            other => other.to_string(),
+        }),
         i.assistant_mode.to_string(),
         i.outcome.to_string(),
         i.intent_name
             .as_ref()
-            .map_or("-".to_owned(), |n| shorten(n.as_str(), INTENT_WIDTH)),
-        i.confidence_score
-            .map_or("-".to_owned(), |c| format!("{:.2}", c.get())),
-        shorten(i.user_query.as_str(), QUERY_WIDTH),
+            .map_or("-".to_owned(), |n| shorten(n, INTENT_WIDTH)),
+        i.confidence_score.map_or("-".to_owned(), |c| {
+            if c.get().is_finite() {
+                format!("{:.2}", c.get())
+            } else {
+                c.to_string()
+            }
+        }),
+        shorten(&i.user_query, QUERY_WIDTH),
     ]
 }
 
@@ -235,9 +244,16 @@ fn describe(detail: &InteractionDetail) -> anyhow::Result<String> {
         let value = interaction.get(column.name).unwrap_or(&Value::Null);
         out.push_str(&format!("  {:<28} {}\n", column.name, shown(value)));
     }
-    match &detail.interaction.citations {
-        None => out.push_str("citations: none\n"),
-        Some(citations) => {
+    match (
+        &detail.interaction.citations,
+        detail.interaction.citation_list(),
+    ) {
+        (None, _) => out.push_str("citations: none\n"),
+        (Some(raw), None) => out.push_str(&format!(
+            "citations (not a list of citations): {}\n",
+            escape(&raw.to_string())
+        )),
+        (Some(_), Some(citations)) => {
             out.push_str(&format!("citations ({}):\n", citations.len()));
             for c in citations {
                 let url = c
@@ -255,15 +271,16 @@ fn describe(detail: &InteractionDetail) -> anyhow::Result<String> {
     }
     out.push_str(&format!("escalations ({}):\n", detail.escalations.len()));
     for e in &detail.escalations {
-        let at = e.created_at.map_or("-".to_owned(), |t| {
-            t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-        });
+        let at = e
+            .created_at
+            .as_ref()
+            .map_or("-".to_owned(), ToString::to_string);
         out.push_str(&format!(
             "  {}  {}  {}  {}\n",
             e.id,
-            at,
-            escape(e.trigger_type.as_str()),
-            escape(e.escalation_reason.as_str())
+            escape(&at),
+            escape(&e.trigger_type),
+            escape(&e.escalation_reason)
         ));
     }
     Ok(out)
@@ -290,6 +307,8 @@ mod tests {
         assert_eq!(shorten("abc", 3), "abc");
     }
 
+    use assistant_db::model::Interaction;
+
     #[test]
     fn table_aligns_and_shows_the_cursor() {
         let mut a = Interaction::new(AssistantMode::Banker, "What is APR?", Outcome::Resolved)
@@ -297,6 +316,7 @@ mod tests {
         a.intent_name = Some("apr".try_into().expect("intent"));
         let b = Interaction::new(AssistantMode::Customer, &"x".repeat(80), Outcome::Escalated)
             .expect("valid");
+        let (a, b) = (InteractionRow::from(a), InteractionRow::from(b));
         let page = Page {
             next: Some(Cursor::of(&b)),
             items: vec![a, b],

@@ -10,11 +10,8 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use assistant_db::config::Target;
-use assistant_db::connect::{connect, Prepare};
-use assistant_db::store::{RestOptions, RestStore};
-use assistant_db::verify::{self, Report};
-use assistant_db::Config;
+use assistant_db::verify::Report;
+use assistant_db::{Client, Config};
 
 use crate::terminal::escape_lines;
 
@@ -28,26 +25,8 @@ pub struct Args {
 
 /// Runs the command.
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
-    let (location, report) = match config.target() {
-        Ok(Target::Rest { rest_url, key, .. }) => {
-            match RestStore::new(&rest_url, key, RestOptions::default()) {
-                Ok(store) => (store.location(), verify::rest::verify(&store).await),
-                Err(e) => (
-                    "the configured REST API".to_owned(),
-                    Report::unreachable(&e),
-                ),
-            }
-        }
-        Ok(_) => match connect(config, Prepare::MigrateLocal).await {
-            Ok(db) => {
-                let mut conn = db.pool.acquire().await?;
-                (db.location, verify::verify(&mut conn).await?)
-            }
-            Err(e) => (
-                "the configured database".to_owned(),
-                Report::unreachable(&e),
-            ),
-        },
+    let (location, report) = match Client::connect(config).await {
+        Ok(client) => (client.location(), client.verify().await),
         Err(e) => (
             "the configured database".to_owned(),
             Report::unreachable(&e),

@@ -5,7 +5,6 @@
 
 pub mod charts;
 pub mod html;
-pub mod queries;
 pub mod views;
 
 use assistant_db::metrics::{Bucket, MetricsFilter};
@@ -124,7 +123,7 @@ impl PageFilter {
                 ..InteractionFilter::default()
             },
             limit: Some(TABLE_ROWS),
-            after: self.after,
+            after: self.after.clone(),
         }
     }
 
@@ -196,8 +195,8 @@ pub async fn index(
     let client = state.client();
     let loaded = tokio::try_join!(
         client.metrics(&metrics_filter),
-        queries::confidence_histogram(client, &metrics_filter),
-        queries::recent_escalations(client, &metrics_filter, TABLE_ROWS),
+        client.confidence_histogram(&metrics_filter),
+        client.recent_escalations(&metrics_filter, TABLE_ROWS),
         client.interactions(&table_query),
     );
     match loaded {

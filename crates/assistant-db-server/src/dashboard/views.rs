@@ -3,16 +3,17 @@
 use std::fmt::Write as _;
 
 use assistant_db::metrics::{Bucket, Metrics};
-use assistant_db::model::{AssistantMode, Interaction, Outcome};
+use assistant_db::model::{AssistantMode, Outcome};
+use assistant_db::query::RecentEscalation;
 use assistant_db::query::{InteractionDetail, Page};
+use assistant_db::row::{Float, InteractionRow, Timestamp};
 use axum::response::Response;
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{NaiveDate, SecondsFormat};
 
 use super::charts::{self, BarRow, ESCALATED, LATENCY, PIPELINE, RATE, RESOLVED};
 use super::html::{
     count, esc, millis, page, percent, query_string, ratio, score, shorten, with_query,
 };
-use super::queries::RecentEscalation;
 use super::PageFilter;
 
 /// Intents shown in the top-intents chart.
@@ -36,7 +37,7 @@ pub struct Dashboard<'a> {
     /// The latest escalations.
     pub escalations: &'a [RecentEscalation],
     /// The current page of the interactions table.
-    pub page: &'a Page<Interaction>,
+    pub page: &'a Page<InteractionRow>,
     /// Whether the API accepts writes (for the empty state's hint).
     pub writes_enabled: bool,
 }
@@ -392,13 +393,27 @@ fn chart_cards(m: &Metrics, histogram: Option<[i64; 10]>, bucket: Bucket) -> Str
     )
 }
 
-/// A timestamp as the tables show it.
-fn when(at: DateTime<Utc>) -> String {
-    format!(
-        r#"<time datetime="{}">{}</time>"#,
-        at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        at.format("%Y-%m-%d %H:%M")
-    )
+/// A stored timestamp as the tables show it: an instant to the minute, anything else
+/// (none, an infinity, a year `chrono` cannot hold) as PostgreSQL wrote it.
+fn when(at: Option<&Timestamp>) -> String {
+    match at {
+        Some(Timestamp::At(at)) => format!(
+            r#"<time datetime="{}">{}</time>"#,
+            at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            at.format("%Y-%m-%d %H:%M")
+        ),
+        Some(other) => format!(r#"<span class="odd">{}</span>"#, esc(&other.to_string())),
+        None => r#"<span class="muted">no time</span>"#.to_owned(),
+    }
+}
+
+/// A stored float: finite numbers through `format`, NaN and infinities by name.
+fn float(value: Float, format: impl Fn(f64) -> String) -> String {
+    if value.get().is_finite() {
+        format(value.get())
+    } else {
+        value.to_string()
+    }
 }
 
 /// A coloured label for a mode or outcome.
@@ -424,11 +439,14 @@ fn escalations_table(rows: &[RecentEscalation], filter: &PageFilter) -> String {
         let _ = write!(
             out,
             r#"<tr data-href="{href}"><td><a class="escalation-link" href="{href}">{}</a></td><td>{}</td><td><span class="trigger">{}</span></td><td class="hide-sm">{}</td><td class="hide-sm muted">{}</td></tr>"#,
-            when(row.timestamp),
-            badge(&row.mode),
-            esc(row.trigger.as_deref().unwrap_or("–")),
-            esc(row.intent.as_deref().unwrap_or("–")),
-            esc(&shorten(row.reason.as_deref().unwrap_or(""), REASON_CHARS)),
+            when(row.timestamp.as_ref()),
+            badge(row.assistant_mode.as_str()),
+            esc(row.trigger_type.as_deref().unwrap_or("–")),
+            esc(row.intent_name.as_deref().unwrap_or("–")),
+            esc(&shorten(
+                row.escalation_reason.as_deref().unwrap_or(""),
+                REASON_CHARS
+            )),
         );
     }
     out.push_str("</tbody></table></div>");
@@ -436,7 +454,7 @@ fn escalations_table(rows: &[RecentEscalation], filter: &PageFilter) -> String {
 }
 
 /// The interactions table with its pager.
-fn interactions_table(page: &Page<Interaction>, filter: &PageFilter) -> String {
+fn interactions_table(page: &Page<InteractionRow>, filter: &PageFilter) -> String {
     if page.items.is_empty() {
         return charts::empty_chart("No interactions on this page");
     }
@@ -449,13 +467,15 @@ fn interactions_table(page: &Page<Interaction>, filter: &PageFilter) -> String {
             out,
             r#"<tr data-href="{href}" data-id="{id}"><td><a class="interaction-link" href="{href}">{when}</a></td><td>{mode}</td><td class="hide-sm">{intent}</td><td>{outcome}</td><td class="num hide-sm">{conf}</td><td class="num hide-sm">{ms}</td><td class="hide-sm query">{query}</td></tr>"#,
             id = i.id,
-            when = when(i.timestamp),
+            when = when(i.timestamp.as_ref()),
             mode = badge(i.assistant_mode.as_str()),
-            intent = esc(i.intent_name.as_ref().map_or("–", |n| n.as_str())),
+            intent = esc(i.intent_name.as_deref().unwrap_or("–")),
             outcome = badge(i.outcome.as_str()),
-            conf = score(i.confidence_score.map(|c| c.get())),
-            ms = millis(i.processing_time_ms.map(|t| f64::from(t.get()))),
-            query = esc(&shorten(i.user_query.as_str(), QUERY_CHARS)),
+            conf = i
+                .confidence_score
+                .map_or_else(|| score(None), |c| float(c, |v| score(Some(v)))),
+            ms = millis(i.processing_time_ms.map(f64::from)),
+            query = esc(&shorten(&i.user_query, QUERY_CHARS)),
         );
     }
     out.push_str("</tbody></table></div>");
@@ -571,22 +591,22 @@ fn detail_line(label: &str, value: Option<&str>) -> String {
 }
 
 /// The six pipeline steps of an interaction.
-fn pipeline(i: &Interaction) -> String {
+fn pipeline(i: &InteractionRow) -> String {
     let category = i.intent_category.map(|c| c.as_str());
-    let chunks = i.retrieved_chunks_count.map(|c| count(i64::from(c.get())));
-    let step5 = i.step_5_confidence_score.map(|c| format!("{:.3}", c.get()));
+    let chunks = i.retrieved_chunks_count.map(|c| count(i64::from(c)));
+    let step5 = i
+        .step_5_confidence_score
+        .map(|c| float(c, |v| format!("{v:.3}")));
+    let done = |flag: Option<bool>| flag.unwrap_or(false);
     [
         step(
             1,
             "Intent classification",
-            i.step_1_intent_completed,
+            done(i.step_1_intent_completed),
             &[
-                detail_line("intent", i.intent_name.as_ref().map(|n| n.as_str())),
+                detail_line("intent", i.intent_name.as_deref()),
                 detail_line("category", category),
-                detail_line(
-                    "reason",
-                    i.classification_reason.as_ref().map(|r| r.as_str()),
-                ),
+                detail_line("reason", i.classification_reason.as_deref()),
             ]
             .concat(),
         ),
@@ -594,18 +614,20 @@ fn pipeline(i: &Interaction) -> String {
             2,
             "Routing",
             i.step_2_routing_decision.is_some(),
-            &detail_line(
-                "decision",
-                i.step_2_routing_decision.as_ref().map(|d| d.as_str()),
-            ),
+            &detail_line("decision", i.step_2_routing_decision.as_deref()),
         ),
         step(
             3,
             "Knowledge retrieval",
-            i.step_3_retrieval_performed,
+            done(i.step_3_retrieval_performed),
             &detail_line("chunks retrieved", chunks.as_deref()),
         ),
-        step(4, "Response generation", i.step_4_response_generated, ""),
+        step(
+            4,
+            "Response generation",
+            done(i.step_4_response_generated),
+            "",
+        ),
         step(
             5,
             "Confidence scoring",
@@ -615,8 +637,8 @@ fn pipeline(i: &Interaction) -> String {
         step(
             6,
             "Escalation",
-            i.step_6_escalation_triggered,
-            &detail_line("reason", i.escalation_reason.as_ref().map(|r| r.as_str())),
+            done(i.step_6_escalation_triggered),
+            &detail_line("reason", i.escalation_reason.as_deref()),
         ),
     ]
     .concat()
@@ -635,9 +657,23 @@ fn citation_url(url: &str) -> String {
     }
 }
 
-/// The citations section.
-fn citations(i: &Interaction) -> String {
-    let list = i.citations.as_deref().unwrap_or_default();
+/// The citations section: the model's list of sources, or whatever JSON another writer
+/// stored there, shown as it is.
+fn citations(i: &InteractionRow) -> String {
+    let Some(list) = i
+        .citation_list()
+        .or_else(|| i.citations.is_none().then(Vec::new))
+    else {
+        let raw = i
+            .citations
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        return format!(
+            r#"<section class="card" id="citations"><h2>Citations</h2><p class="muted">Stored as JSON that is not a list of citations:</p><pre class="raw">{}</pre></section>"#,
+            esc(&raw)
+        );
+    };
     let mut out = format!(
         r#"<section class="card" id="citations"><h2>Citations ({})</h2>"#,
         list.len()
@@ -683,9 +719,9 @@ fn escalation_list(d: &InteractionDetail) -> String {
             let _ = write!(
                 out,
                 r#"<tr><td><span class="trigger">{}</span></td><td>{}</td><td class="hide-sm">{}</td></tr>"#,
-                esc(e.trigger_type.as_str()),
-                esc(e.escalation_reason.as_str()),
-                e.created_at.map_or_else(|| "–".to_owned(), when)
+                esc(&e.trigger_type),
+                esc(&e.escalation_reason),
+                when(e.created_at.as_ref())
             );
         }
         out.push_str("</tbody></table></div>");
@@ -708,14 +744,18 @@ pub fn detail(d: &InteractionDetail, filter: &PageFilter) -> Response {
     let facts = [
         Some(badge(i.assistant_mode.as_str())),
         Some(badge(i.outcome.as_str())),
-        Some(when(i.timestamp) + " UTC"),
+        Some(when(i.timestamp.as_ref()) + " UTC"),
         i.session_id
             .as_ref()
-            .map(|s| format!("session <code>{}</code>", esc(s.as_str()))),
-        i.confidence_score
-            .map(|c| format!("confidence <strong>{:.2}</strong>", c.get())),
+            .map(|s| format!("session <code>{}</code>", esc(s))),
+        i.confidence_score.map(|c| {
+            format!(
+                "confidence <strong>{}</strong>",
+                float(c, |v| format!("{v:.2}"))
+            )
+        }),
         i.processing_time_ms
-            .map(|t| format!("<strong>{}</strong>", millis(Some(f64::from(t.get()))))),
+            .map(|t| format!("<strong>{}</strong>", millis(Some(f64::from(t))))),
     ];
     let _ = write!(
         body,
@@ -728,17 +768,12 @@ pub fn detail(d: &InteractionDetail, filter: &PageFilter) -> Response {
     );
     let response = i.response_text.as_ref().map_or_else(
         || r#"<p class="muted">No response was generated.</p>"#.to_owned(),
-        |r| {
-            format!(
-                r#"<p class="text" id="response-text">{}</p>"#,
-                esc(r.as_str())
-            )
-        },
+        |r| format!(r#"<p class="text" id="response-text">{}</p>"#, esc(r)),
     );
     let _ = write!(
         body,
         r#"<div class="detail-grid"><section class="card"><h2>Query</h2><p class="text" id="user-query">{}</p><h2>Response</h2>{response}</section><section class="card"><h2>Pipeline</h2><ol class="steps" id="pipeline">{}</ol></section></div>"#,
-        esc(i.user_query.as_str()),
+        esc(&i.user_query),
         pipeline(i)
     );
     body.push_str(&citations(i));
@@ -777,10 +812,11 @@ mod tests {
     #[test]
     fn pipeline_marks_steps_reached_and_escapes() {
         let mut i =
-            Interaction::new(AssistantMode::Banker, "q", Outcome::Escalated).expect("valid");
+            assistant_db::model::Interaction::new(AssistantMode::Banker, "q", Outcome::Escalated)
+                .expect("valid");
         i.step_1_intent_completed = true;
         i.intent_name = Some("wire_<cutoff>".try_into().expect("intent"));
-        let html = pipeline(&i);
+        let html = pipeline(&InteractionRow::from(i));
         assert_eq!(html.matches(r#"class="step done""#).count(), 1, "{html}");
         assert_eq!(html.matches(r#"class="step skipped""#).count(), 5, "{html}");
         assert!(html.contains("wire_&lt;cutoff&gt;"), "{html}");

@@ -23,8 +23,7 @@ use super::spool::{age_ms, SpoolFile, Spooled};
 use super::writer::Writer;
 use super::Shared;
 use crate::error::{Error, Result};
-use crate::model::Interaction;
-use crate::store::Backend;
+use crate::store::EncodedEntry;
 use crate::Client;
 
 /// What became of a batch: the last sequence number finished with, or the retryable
@@ -306,34 +305,16 @@ async fn deliver(
     Ok(last.seq)
 }
 
-/// Writes entries. Straight to PostgreSQL they go in one transaction, interactions by
-/// binary `COPY` (the spooled JSON is parsed back into checked records first); over REST
-/// the spooled JSON is sent as it is, in requests of the store's batch size.
+/// Writes entries through the client's store, in one atomic write per request.
 async fn write(client: &Client, entries: &[Spooled]) -> Result<()> {
-    match client.backend() {
-        Backend::Postgres(store) => {
-            let interactions = entries
-                .iter()
-                .filter_map(|e| e.interaction.as_deref())
-                .map(|json| Interaction::from_json(json).map_err(Error::from))
-                .collect::<Result<Vec<_>>>()?;
-            let escalations = entries
-                .iter()
-                .filter_map(|e| e.escalation.as_deref())
-                .collect::<Vec<_>>()
-                .join(",");
-            store
-                .log_copy(&interactions, &format!("[{escalations}]"))
-                .await?;
-        }
-        Backend::Rest(store) => {
-            let encoded: Vec<(Option<&str>, Option<&str>)> = entries
-                .iter()
-                .map(|e| (e.interaction.as_deref(), e.escalation.as_deref()))
-                .collect();
-            store.log_encoded(&encoded).await?;
-        }
-    }
+    let encoded: Vec<EncodedEntry<'_>> = entries
+        .iter()
+        .map(|e| EncodedEntry {
+            interaction: e.interaction.as_deref(),
+            escalation: e.escalation.as_deref(),
+        })
+        .collect();
+    client.log_encoded(&encoded).await?;
     Ok(())
 }
 

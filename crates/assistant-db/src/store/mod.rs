@@ -1,21 +1,132 @@
-//! Transports: where a [`Client`](crate::Client) sends its reads and writes.
+//! Transports: the one contract ([`Store`]) every way of reaching the database keeps.
 //!
-//! Writes and metrics go through SQL functions created by the migrations
-//! (`log_interactions`, `upsert_knowledge_documents`, `interaction_metrics`), so every
-//! transport inserts and aggregates in exactly the same way, inside PostgreSQL.
+//! A [`Client`](crate::Client) holds one store and never knows which: direct PostgreSQL
+//! ([`PgStore`]) or Supabase's REST API ([`RestStore`]). Writes and metrics go through SQL
+//! functions created by the migrations (`log_interactions`, `upsert_knowledge_documents`,
+//! `interaction_metrics`), so every transport inserts and aggregates in exactly the same
+//! way, inside PostgreSQL. What both transports need besides — decoding rows, the next
+//! page's cursor, the counts a write returns, the listing's filter as conditions — is
+//! written once, here and in [`crate::query`]; what differs (SQL or HTTP, COPY or JSON,
+//! SQLSTATEs or PostgREST's error bodies) stays in each transport's module. Nothing
+//! outside this module talks SQL or PostgREST.
 
-mod copy;
+mod decode;
 mod postgres;
 pub mod rest;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::metrics::{Metrics, MetricsFilter};
+use crate::model::{Escalation, Interaction, KnowledgeDocument};
+use crate::query::{
+    InteractionDetail, InteractionQuery, Page, RecentEscalation, Upserted, Written,
+};
+use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
+use crate::verify::Report;
 
 pub use postgres::PgStore;
 pub use rest::{KeyRole, RestOptions, RestStore};
 
-/// The transport a client holds.
-#[derive(Debug, Clone)]
-pub(crate) enum Backend {
-    /// Direct PostgreSQL.
-    Postgres(PgStore),
-    /// Supabase's REST API (PostgREST).
-    Rest(RestStore),
+/// One entry of the logger's spool, as the spec's JSON dicts: an interaction, its
+/// escalation, or both. Written together, atomically.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EncodedEntry<'a> {
+    /// The interaction, as its JSON object.
+    pub interaction: Option<&'a str>,
+    /// The escalation, as its JSON object.
+    pub escalation: Option<&'a str>,
+}
+
+/// The spec's operations on the assistant's tables, whichever transport carries them.
+///
+/// Every write is idempotent by id (a row whose id is stored is skipped) and atomic per
+/// call unless a method says otherwise; every read returns rows as the schema allows them
+/// ([`crate::row`]), whoever wrote them.
+#[async_trait]
+pub trait Store: fmt::Debug + Send + Sync {
+    /// Where the store points, secrets redacted.
+    fn location(&self) -> String;
+
+    /// Checks that the database answers and has the schema (over REST: that the API
+    /// answers, accepts the key and has the migrations' functions).
+    async fn test_connection(&self) -> Result<()>;
+
+    /// Writes interactions, then escalations; existing ids are skipped.
+    async fn log(
+        &self,
+        interactions: &[Interaction],
+        escalations: &[Escalation],
+    ) -> Result<Written>;
+
+    /// Writes the logger's spooled entries, in order: an entry's escalation travels with
+    /// its interaction, an escalation of an earlier entry is written with or after it.
+    async fn log_encoded(&self, entries: &[EncodedEntry<'_>]) -> Result<Written>;
+
+    /// Registers a knowledge document; an `openai_file_id` already registered is an
+    /// [`Error::Duplicate`](crate::Error::Duplicate), the same id again a no-op.
+    async fn insert_knowledge_document(&self, document: &KnowledgeDocument) -> Result<Uuid>;
+
+    /// Registers or updates documents keyed by `openai_file_id`, in the order given.
+    async fn upsert_knowledge_documents(
+        &self,
+        documents: &[KnowledgeDocument],
+    ) -> Result<Vec<Upserted>>;
+
+    /// Starts writing interactions without committing: the bulk path of an import, which
+    /// keeps several batches in flight and commits them in input order.
+    async fn stage_interactions(&self, rows: Vec<Interaction>) -> Result<Box<dyn Staged>>;
+
+    /// One page of interactions matching the query, newest first.
+    async fn interactions(&self, query: &InteractionQuery) -> Result<Page<InteractionRow>>;
+
+    /// One interaction with its escalations, or `None` when no row has this id.
+    async fn interaction(&self, id: Uuid) -> Result<Option<InteractionDetail>>;
+
+    /// Up to `limit` escalations with an id greater than `after`, in id order.
+    async fn escalations_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<EscalationRow>>;
+
+    /// Up to `limit` knowledge documents with an id greater than `after`, in id order.
+    async fn knowledge_documents_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<KnowledgeDocumentRow>>;
+
+    /// Deletes an interaction (its escalations go with it); true if it existed.
+    async fn delete_interaction(&self, id: Uuid) -> Result<bool>;
+
+    /// Dashboard metrics, computed by `interaction_metrics()`.
+    async fn metrics(&self, filter: &MetricsFilter) -> Result<Metrics>;
+
+    /// Interactions per tenth of a valid `confidence_score` (the top bin includes 1.0);
+    /// `None` when the transport cannot compute it in the database.
+    async fn confidence_histogram(&self, filter: &MetricsFilter) -> Result<Option<[i64; 10]>>;
+
+    /// The latest `limit` escalations of interactions passing `filter`, newest first.
+    async fn recent_escalations(
+        &self,
+        filter: &MetricsFilter,
+        limit: u32,
+    ) -> Result<Vec<RecentEscalation>>;
+
+    /// The validation checklist, as far as this transport can see.
+    async fn verify(&self) -> Report;
+}
+
+/// A write begun by [`Store::stage_interactions`], waiting to be committed.
+#[async_trait]
+pub trait Staged: Send {
+    /// Commits the write; how many rows were new.
+    async fn commit(self: Box<Self>) -> Result<u64>;
+
+    /// Abandons the write; nothing of it is stored.
+    async fn rollback(self: Box<Self>);
 }

@@ -15,7 +15,7 @@ use super::{Report, Section};
 use crate::error::Error;
 use crate::metrics::MetricsFilter;
 use crate::model::{AssistantMode, Escalation, Interaction, Outcome};
-use crate::store::{KeyRole, RestStore};
+use crate::store::{KeyRole, RestStore, Store};
 
 /// What only a direct connection can check, for the report.
 const NEEDS_DATABASE_URL: [&str; 5] = [

@@ -36,6 +36,7 @@ use super::PgStore;
 use crate::error::{Error, Result};
 use crate::model::{Interaction, ValidationError};
 use crate::query::Written;
+use crate::store::decode;
 
 /// The columns written, in the order each binary tuple holds them.
 const COLUMNS: &str = "id, \"timestamp\", assistant_mode, session_id, user_query, intent_name, \
@@ -125,7 +126,11 @@ impl PgStore {
     /// Writes interactions with `COPY` and escalations (a JSON array, as
     /// `log_interactions` takes them) in one transaction: what [`log`](Self::log) does,
     /// faster for large batches. Existing ids are skipped.
-    pub async fn log_copy(&self, rows: &[Interaction], escalations: &str) -> Result<Written> {
+    pub(super) async fn log_copy(
+        &self,
+        rows: &[Interaction],
+        escalations: &str,
+    ) -> Result<Written> {
         let mut tx = self.pool().begin().await?;
         let interactions = Self::copy_interactions_in(&mut tx, rows).await?;
         let mut written = Written {
@@ -140,15 +145,7 @@ impl PgStore {
                 )
                 .await?
                 .try_get(0)?;
-            written.escalations = counts
-                .get("escalations")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| Error::Database {
-                    code: None,
-                    message: format!(
-                        "log_interactions returned {counts} without a count of escalations"
-                    ),
-                })?;
+            written.escalations = decode::written(&counts)?.escalations;
         }
         tx.commit().await?;
         Ok(written)
@@ -182,15 +179,7 @@ impl PgStore {
                 .await?
                 .try_get(0)?;
             tx.commit().await?;
-            return counts
-                .get("interactions")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| Error::Database {
-                    code: None,
-                    message: format!(
-                        "log_interactions returned {counts} without a count of interactions"
-                    ),
-                });
+            return Ok(decode::written(&counts)?.interactions);
         }
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         let stored = (&mut *tx)
@@ -231,6 +220,43 @@ impl PgStore {
             .rows_affected();
         tx.commit().await?;
         Ok(inserted)
+    }
+}
+
+/// A batch of interactions copied inside an open transaction, waiting to be committed:
+/// the bulk path of an import, which keeps a few batches in flight on separate
+/// connections and commits them in input order.
+pub(super) struct Staging {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    inserted: u64,
+}
+
+/// How long a staged batch waits for a row lock held by another writer. Should that
+/// writer in turn wait for a later batch of ours (which waits for this one to commit),
+/// nobody could see the cycle; the timeout turns that hang into an error.
+const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '60s'";
+
+impl Staging {
+    /// Begins a transaction on a connection of `pool` and copies `rows` into it.
+    pub(super) async fn begin(pool: &sqlx::PgPool, rows: &[Interaction]) -> Result<Self> {
+        let mut tx = pool.begin().await?;
+        (&mut *tx).execute(LOCK_TIMEOUT).await?;
+        let inserted = PgStore::copy_interactions_in(&mut tx, rows).await?;
+        Ok(Staging { tx, inserted })
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::Staged for Staging {
+    async fn commit(self: Box<Self>) -> Result<u64> {
+        self.tx.commit().await?;
+        Ok(self.inserted)
+    }
+
+    async fn rollback(self: Box<Self>) {
+        // A failed rollback leaves nothing behind either: the connection drops the
+        // transaction when it is returned to the pool or closed.
+        let _ = self.tx.rollback().await;
     }
 }
 

@@ -1,0 +1,317 @@
+//! The direct transport: PostgreSQL over sqlx (`DATABASE_URL`, or the embedded default).
+//!
+//! Rows are read as `to_jsonb(row)`, the same JSON objects PostgREST answers with, so
+//! both transports decode them with one set of row types. Interactions of the logger and
+//! of an import travel by binary `COPY` ([`copy`]).
+
+mod copy;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::{decode, EncodedEntry, Staged, Store};
+use crate::error::{Error, Result};
+use crate::metrics::{self, Metrics, MetricsFilter};
+use crate::model::{Escalation, Interaction, KnowledgeDocument};
+use crate::query::{
+    Condition, Cursor, InteractionDetail, InteractionQuery, Page, RecentEscalation, Upserted,
+    Written,
+};
+use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
+use crate::verify::Report;
+
+/// The spec's operations over a PostgreSQL connection pool.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    location: String,
+}
+
+impl PgStore {
+    /// A store over an open pool (the schema must be migrated); `location` names it in
+    /// messages, secrets redacted.
+    pub fn new(pool: PgPool, location: impl Into<String>) -> Self {
+        PgStore {
+            pool,
+            location: location.into(),
+        }
+    }
+
+    /// The pool, for the test and benchmark harnesses that prepare a database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Dashboard metrics computed on any connection, or inside a transaction the caller
+    /// holds.
+    pub async fn metrics_in<'e>(
+        executor: impl sqlx::PgExecutor<'e>,
+        filter: &MetricsFilter,
+    ) -> Result<Metrics> {
+        let value: Value =
+            sqlx::query_scalar("SELECT public.interaction_metrics($1, $2, $3, $4, $5, $6)")
+                .bind(filter.mode.as_ref().map(|m| m.as_str()))
+                .bind(filter.from)
+                .bind(filter.to)
+                .bind(filter.intent.as_deref())
+                .bind(filter.category.as_ref().map(|c| c.as_str()))
+                .bind(filter.bucket.as_str())
+                .fetch_one(executor)
+                .await?;
+        metrics::decode(value)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    /// Reads one row of `interactions`, as the spec's wrapper does.
+    async fn test_connection(&self) -> Result<()> {
+        sqlx::query("SELECT id FROM public.interactions LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn log(
+        &self,
+        interactions: &[Interaction],
+        escalations: &[Escalation],
+    ) -> Result<Written> {
+        let counts: Value = sqlx::query_scalar("SELECT public.log_interactions($1, $2)")
+            .bind(Json(interactions))
+            .bind(Json(escalations))
+            .fetch_one(&self.pool)
+            .await?;
+        decode::written(&counts)
+    }
+
+    /// In one transaction: interactions by binary `COPY` (the spooled JSON is parsed
+    /// back into checked records first), escalations through `log_interactions`.
+    async fn log_encoded(&self, entries: &[EncodedEntry<'_>]) -> Result<Written> {
+        let interactions = entries
+            .iter()
+            .filter_map(|e| e.interaction)
+            .map(|json| Interaction::from_json(json).map_err(Error::from))
+            .collect::<Result<Vec<_>>>()?;
+        let escalations = entries
+            .iter()
+            .filter_map(|e| e.escalation)
+            .collect::<Vec<_>>()
+            .join(",");
+        self.log_copy(&interactions, &format!("[{escalations}]"))
+            .await
+    }
+
+    async fn insert_knowledge_document(&self, document: &KnowledgeDocument) -> Result<Uuid> {
+        sqlx::query(
+            "INSERT INTO public.knowledge_documents (id, openai_file_id, title, source_url, \
+                 content_type, topic_collection, ingested_at, metadata) \
+             SELECT r.id, r.openai_file_id, r.title, r.source_url, r.content_type, \
+                    r.topic_collection, coalesce(r.ingested_at, now()), r.metadata \
+             FROM jsonb_populate_record(NULL::public.knowledge_documents, $1) AS r \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(Json(document))
+        .execute(&self.pool)
+        .await?;
+        Ok(document.id)
+    }
+
+    async fn upsert_knowledge_documents(
+        &self,
+        documents: &[KnowledgeDocument],
+    ) -> Result<Vec<Upserted>> {
+        let rows: Vec<(Uuid, bool)> =
+            sqlx::query_as("SELECT id, inserted FROM public.upsert_knowledge_documents($1)")
+                .bind(Json(documents))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, inserted)| Upserted { id, inserted })
+            .collect())
+    }
+
+    async fn stage_interactions(&self, rows: Vec<Interaction>) -> Result<Box<dyn Staged>> {
+        Ok(Box::new(copy::Staging::begin(&self.pool, &rows).await?))
+    }
+
+    async fn interactions(&self, query: &InteractionQuery) -> Result<Page<InteractionRow>> {
+        let limit = query.page_size()?;
+        let mut sql = QueryBuilder::<Postgres>::new(
+            "SELECT to_jsonb(i) FROM public.interactions i WHERE true",
+        );
+        push_conditions(&mut sql, &query.filter.conditions());
+        if let Some(after) = &query.after {
+            push_after(&mut sql, after);
+        }
+        sql.push(" ORDER BY i.\"timestamp\" DESC, i.id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows: Vec<Value> = sql.build_query_scalar().fetch_all(&self.pool).await?;
+        let rows = rows
+            .into_iter()
+            .map(decode::row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(rows, limit as usize))
+    }
+
+    /// One statement, so one snapshot of the interaction and its escalations.
+    async fn interaction(&self, id: Uuid) -> Result<Option<InteractionDetail>> {
+        let row: Option<(Value, Value)> = sqlx::query_as(
+            "SELECT to_jsonb(i), coalesce((SELECT jsonb_agg(to_jsonb(e) ORDER BY e.created_at, e.id) \
+                                          FROM public.escalations e WHERE e.interaction_id = i.id), '[]') \
+             FROM public.interactions i WHERE i.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(interaction, escalations)| decode::detail(interaction, escalations))
+            .transpose()
+    }
+
+    async fn escalations_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<EscalationRow>> {
+        self.rows_after("public.escalations", after, limit).await
+    }
+
+    async fn knowledge_documents_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<KnowledgeDocumentRow>> {
+        self.rows_after("public.knowledge_documents", after, limit)
+            .await
+    }
+
+    async fn delete_interaction(&self, id: Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM public.interactions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn metrics(&self, filter: &MetricsFilter) -> Result<Metrics> {
+        Self::metrics_in(&self.pool, filter).await
+    }
+
+    async fn confidence_histogram(&self, filter: &MetricsFilter) -> Result<Option<[i64; 10]>> {
+        let mut sql = QueryBuilder::<Postgres>::new(
+            "SELECT least(width_bucket(i.confidence_score, 0, 1, 10), 10)::int4, count(*)::int8 \
+             FROM public.interactions i \
+             WHERE i.confidence_score >= 0 AND i.confidence_score <= 1",
+        );
+        push_conditions(&mut sql, &filter.conditions());
+        sql.push(" GROUP BY 1");
+        let rows: Vec<(i32, i64)> = sql.build_query_as().fetch_all(&self.pool).await?;
+        let mut bins = [0; 10];
+        for (bin, n) in rows {
+            // width_bucket numbers the bins from 1.
+            if let Some(slot) = usize::try_from(bin - 1).ok().and_then(|i| bins.get_mut(i)) {
+                *slot += n;
+            }
+        }
+        Ok(Some(bins))
+    }
+
+    async fn recent_escalations(
+        &self,
+        filter: &MetricsFilter,
+        limit: u32,
+    ) -> Result<Vec<RecentEscalation>> {
+        let mut sql = QueryBuilder::<Postgres>::new(
+            "SELECT jsonb_build_object('interaction_id', i.id, 'timestamp', i.\"timestamp\", \
+                    'assistant_mode', i.assistant_mode, 'intent_name', i.intent_name, \
+                    'trigger_type', e.trigger_type, 'escalation_reason', e.escalation_reason) \
+             FROM public.escalations e JOIN public.interactions i ON i.id = e.interaction_id \
+             WHERE true",
+        );
+        push_conditions(&mut sql, &filter.conditions());
+        sql.push(" ORDER BY i.\"timestamp\" DESC NULLS LAST, e.created_at DESC, e.id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<Value> = sql.build_query_scalar().fetch_all(&self.pool).await?;
+        rows.into_iter().map(decode::row).collect()
+    }
+
+    async fn verify(&self) -> Report {
+        let mut conn = match self.pool.acquire().await {
+            Ok(conn) => conn,
+            Err(e) => return Report::unreachable(&e.into()),
+        };
+        crate::verify::verify(&mut conn)
+            .await
+            .unwrap_or_else(|e| Report::unreachable(&e))
+    }
+}
+
+impl PgStore {
+    /// Up to `limit` rows of `table` with an id greater than `after`, in id order.
+    async fn rows_after<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &'static str,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<T>> {
+        let sql = format!(
+            "SELECT to_jsonb(r) FROM {table} r WHERE $1::uuid IS NULL OR r.id > $1 \
+             ORDER BY r.id LIMIT $2"
+        );
+        let rows: Vec<Value> = sqlx::query_scalar(&sql)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(decode::row).collect()
+    }
+}
+
+/// Appends each condition as `AND i.<column> …` (alias `i` is `interactions`).
+fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, conditions: &[Condition<'_>]) {
+    for condition in conditions {
+        match *condition {
+            Condition::Eq(column, value) => {
+                sql.push(format_args!(" AND i.\"{column}\" = "))
+                    .push_bind(value.to_owned());
+            }
+            Condition::AtOrAfter(column, at) => {
+                sql.push(format_args!(" AND i.\"{column}\" >= "))
+                    .push_bind(at);
+            }
+            Condition::AtOrBefore(column, at) => {
+                sql.push(format_args!(" AND i.\"{column}\" <= "))
+                    .push_bind(at);
+            }
+        }
+    }
+}
+
+/// Rows after `cursor` in `ORDER BY timestamp DESC, id DESC` (NULL timestamps first).
+///
+/// The cursor's timestamp travels as PostgreSQL's own text and is read back by it, so
+/// infinities and years beyond what `chrono` holds page like any other instant.
+fn push_after(sql: &mut QueryBuilder<'_, Postgres>, cursor: &Cursor) {
+    match &cursor.timestamp {
+        Some(ts) => {
+            sql.push(" AND (i.\"timestamp\", i.id) < (")
+                .push_bind(ts.to_string())
+                .push("::timestamptz, ")
+                .push_bind(cursor.id)
+                .push(")");
+        }
+        None => {
+            sql.push(" AND (i.\"timestamp\" IS NOT NULL OR i.id < ")
+                .push_bind(cursor.id)
+                .push(")");
+        }
+    }
+}
