@@ -1,17 +1,22 @@
-//! `assistant-db serve`: the metrics dashboard and the HTTP API (see [`assistant_db_server`]).
+//! `assistant-db serve`: the metrics dashboard and the HTTP API (see
+//! [`assistant_db_server`]). Parses flags, checks the setup before touching the
+//! database, then hands over to the library's server.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use assistant_db::config::Target;
+use assistant_db::config::{Secret, Target};
 use assistant_db::logger::{Logger, LoggerConfig};
 use assistant_db::{Client, Config};
-
-use assistant_db_server::auth::{Access, TOKEN_VAR};
-use assistant_db_server::{router, serve, AppState, DEFAULT_MAX_BODY_BYTES};
+use assistant_db_server::config::{
+    PublicUrl, TlsFiles, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, TOKEN_VAR,
+};
+use assistant_db_server::{Server, ServerConfig};
 
 use super::serve_demo::{fill_if_empty, Filled};
 
@@ -21,23 +26,65 @@ const DRAIN_ON_SHUTDOWN: Duration = Duration::from_secs(10);
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Address to listen on. Any address but loopback needs ASSISTANT_DB_API_TOKEN.
+    /// Address to listen on. Any address but loopback needs ASSISTANT_DB_API_TOKEN and
+    /// either TLS (--tls-cert, --tls-key) or --behind-tls-proxy.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     addr: String,
     /// First fill the embedded default database with demo traffic (when it has none).
     #[arg(long)]
     demo: bool,
+    /// A name the server is reached by, besides localhost and its own addresses
+    /// (scheme://host[:port]); repeat for several. Requests naming any other host are
+    /// refused.
+    #[arg(long = "public-url", value_name = "URL")]
+    public_urls: Vec<PublicUrl>,
+    /// Serve HTTPS with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A proxy in front terminates TLS: allow plain HTTP off loopback, mark cookies
+    /// Secure, and require the token for reads.
+    #[arg(long, conflicts_with = "tls_cert")]
+    behind_tls_proxy: bool,
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Seconds a client has to send a request's headers (also the idle time after
+    /// which a kept-alive connection is closed).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_HEADER_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a client has to send a whole request body.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_BODY_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+    /// Connections served at once; further clients wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
 }
 
 /// Runs the command until Ctrl-C or SIGTERM.
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let addr = resolve(&args.addr).await?;
-    let token = std::env::var(TOKEN_VAR).ok();
-    // Refuse a bad access setup before touching the database.
-    let access = Access::for_bind(addr, token)?;
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        _ => None,
+    };
+    // Refuse a bad setup (token, TLS, names) before touching the database.
+    let settings = ServerConfig {
+        token: std::env::var(TOKEN_VAR).ok().map(Secret::new),
+        public_urls: args.public_urls,
+        tls,
+        behind_tls_proxy: args.behind_tls_proxy,
+        max_body_bytes: args.max_body_bytes,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        max_connections: args.max_connections,
+        ..ServerConfig::new(addr)
+    }
+    .check()?;
     if args.demo && !matches!(config.target()?, Target::Local(_)) {
         bail!(
             "--demo fills the embedded default database, but a database is configured \
@@ -69,33 +116,29 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                 config.spool_path().display()
             )
         })?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-    let writes = if access.writes_enabled() {
+    let writes = if settings.writes_enabled() {
         "enabled (Authorization: Bearer $ASSISTANT_DB_API_TOKEN)".to_owned()
     } else {
         format!("disabled (set {TOKEN_VAR} to enable them)")
     };
+    let reads = if settings.reads_need_token() {
+        "need the token (browsers sign in at /login)"
+    } else {
+        "open to this machine"
+    };
+    let location = client.location().to_owned();
+    let server = Server::bind(settings, client, logger.clone()).await?;
+    let url = server.url();
     say(&format!(
-        "Dashboard: http://{local}/\n\
-         API:       http://{local}/api/ (OpenAPI: /api/openapi.json)\n\
-         Database:  {}\n\
+        "Dashboard: {url}/\n\
+         API:       {url}/api/ (OpenAPI: /api/openapi.json)\n\
+         Database:  {location}\n\
+         Reads:     {reads}\n\
          Writes:    {writes}\n\
-         Stop with Ctrl-C.",
-        client.location()
+         Stop with Ctrl-C."
     ));
-    let app = router(
-        AppState::new(client, logger.clone(), access),
-        args.max_body_bytes,
-    );
-    let served = serve(listener, app, shutdown_signal()).await;
-    let drained = logger.shutdown(DRAIN_ON_SHUTDOWN).await;
-    served.context("the server failed")?;
-    if let Err(e) = drained {
+    server.run(shutdown_signal()).await;
+    if let Err(e) = logger.shutdown(DRAIN_ON_SHUTDOWN).await {
         eprintln!("warning: {e}; the rest stays in the spool and is written on the next start");
     }
     Ok(ExitCode::SUCCESS)
