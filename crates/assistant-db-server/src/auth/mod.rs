@@ -1,7 +1,7 @@
 //! Who may call what.
 //!
 //! - On loopback (the default, `127.0.0.1`) the pages and the read API are open to
-//!   anyone on this machine: the `Host` check (see [`crate::middleware::host`]) keeps
+//!   anyone on this machine: the `Host` check (the `host` middleware) keeps
 //!   web pages from elsewhere out.
 //! - When other machines can reach the server (bound off loopback, `--behind-tls-proxy`,
 //!   or a public `--public-url`), everything but `/healthz`, `/login`, `/logout` and the
@@ -217,9 +217,9 @@ fn login_page(auth: &Auth, status: StatusCode, notice: Option<&str>) -> Response
 /// A duration in the largest whole unit that fits: `12 hours`, `30 minutes`, `1 second`.
 fn in_words(duration: Duration) -> String {
     let secs = duration.as_secs();
-    let (n, unit) = if secs >= 3600 && secs % 3600 == 0 {
+    let (n, unit) = if secs >= 3600 && secs.is_multiple_of(3600) {
         (secs / 3600, "hour")
-    } else if secs >= 60 && secs % 60 == 0 {
+    } else if secs >= 60 && secs.is_multiple_of(60) {
         (secs / 60, "minute")
     } else {
         (secs, "second")

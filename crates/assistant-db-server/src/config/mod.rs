@@ -124,7 +124,7 @@ impl ServerConfig {
         if !loopback && self.tls.is_none() && !self.behind_tls_proxy {
             return Err(ConfigError::PlainHttp { addr: self.addr });
         }
-        let tls = self.tls.as_ref().map(tls::load).transpose()?;
+        let tls = self.tls.as_ref().map(load_tls).transpose()?;
         Ok(Settings {
             addr: self.addr,
             reads_need_token: exposed.is_some(),
@@ -278,6 +278,23 @@ pub enum ConfigError {
     /// The certificate and the key do not make a TLS setup.
     #[error("the TLS certificate and key cannot be used together: {0}")]
     TlsPair(String),
+}
+
+/// The TLS setup of `files`, or which file is wrong and why.
+fn load_tls(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, ConfigError> {
+    tls::load(&files.cert, &files.key).map_err(|problem| match problem {
+        tls::Problem::Cert(reason) => ConfigError::Tls {
+            what: "certificate",
+            path: files.cert.clone(),
+            reason,
+        },
+        tls::Problem::Key(reason) => ConfigError::Tls {
+            what: "key",
+            path: files.key.clone(),
+            reason,
+        },
+        tls::Problem::Pair(reason) => ConfigError::TlsPair(reason),
+    })
 }
 
 /// Checks the token's length and characters.
