@@ -48,7 +48,7 @@ pub struct Connection {
 }
 
 /// The limits and transport of the accept loop.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Limits {
     /// Time allowed for a request's headers (and a TLS handshake).
     pub header_timeout: Duration,
@@ -56,6 +56,17 @@ pub struct Limits {
     pub max_connections: usize,
     /// Serve HTTPS with this setup.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl std::fmt::Debug for Limits {
+    /// The TLS setup holds the private key: only whether there is one is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits")
+            .field("header_timeout", &self.header_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in

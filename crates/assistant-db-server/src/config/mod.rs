@@ -142,7 +142,7 @@ impl ServerConfig {
 }
 
 /// A checked setup: every rule holds and the certificate is loaded.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     addr: SocketAddr,
     token: Option<Secret>,
@@ -155,6 +155,25 @@ pub struct Settings {
     body_timeout: Duration,
     max_connections: usize,
     session_lifetime: Duration,
+}
+
+impl std::fmt::Debug for Settings {
+    /// The token and the TLS key stay out: only whether they are there.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("addr", &self.addr)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("reads_need_token", &self.reads_need_token)
+            .field("public_urls", &self.public_urls)
+            .field("tls", &self.tls.is_some())
+            .field("behind_tls_proxy", &self.behind_tls_proxy)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("session_lifetime", &self.session_lifetime)
+            .finish()
+    }
 }
 
 impl Settings {
@@ -403,6 +422,15 @@ mod tests {
             ..config("127.0.0.1:8080")
         };
         assert!(!local.check().expect("loopback name").reads_need_token());
+    }
+
+    #[test]
+    fn debug_output_holds_no_token() {
+        let settings = with_token("127.0.0.1:0", TOKEN).check().expect("valid");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains(TOKEN) && shown.contains("***"), "{shown}");
+        let config = format!("{:?}", with_token("127.0.0.1:0", TOKEN));
+        assert!(!config.contains(TOKEN), "{config}");
     }
 
     #[test]
