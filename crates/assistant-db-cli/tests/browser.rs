@@ -1,6 +1,8 @@
 //! The dashboard in a real browser: `assistant-db serve --demo` on a throwaway embedded
 //! PostgreSQL, driven in headless Debian Chromium by `tests/browser/dashboard.mjs`
-//! (npm `playwright-core`). Saves the README's screenshot to `docs/dashboard.png`.
+//! (npm `playwright-core`). The server runs as behind a TLS proxy, so the browser signs
+//! in at `/login`, browses with its session cookie and signs out at the end. Saves the
+//! README's screenshot to `docs/dashboard.png`.
 //!
 //! Needs `/usr/bin/chromium`, `node` and `npm ci` in `tests/browser`; `.ci/run`
 //! installs them. When one is missing the test fails saying so: it is never skipped.
@@ -20,6 +22,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const STARTUP: Duration = Duration::from_secs(300);
 /// How long the browser script may run.
 const SCRIPT: Duration = Duration::from_secs(240);
+/// The token the server is started with and the browser signs in with.
+const TOKEN: &str = "browser-test-token-0123456789";
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -56,10 +60,17 @@ struct DemoServer {
 impl DemoServer {
     fn start() -> DemoServer {
         let home = Home::new();
-        let served = Served::start(
-            &mut home.cmd(&["serve", "--demo", "--addr", "127.0.0.1:0"]),
-            STARTUP,
-        );
+        // As if a proxy in front terminated TLS: reads need the token, cookies are Secure
+        // (browsers keep Secure cookies for http://localhost).
+        let mut cmd = home.cmd(&[
+            "serve",
+            "--demo",
+            "--addr",
+            "127.0.0.1:0",
+            "--behind-tls-proxy",
+        ]);
+        cmd.env("ASSISTANT_DB_API_TOKEN", TOKEN);
+        let served = Served::start(&mut cmd, STARTUP);
         DemoServer {
             served,
             _home: home,
@@ -75,12 +86,18 @@ fn the_dashboard_works_in_headless_chromium() {
     std::fs::create_dir_all(&docs).expect("docs directory");
     let screenshot = docs.join("dashboard.png");
 
+    // The browser uses the name `localhost`, one the server answers to.
+    let base = server
+        .served
+        .base
+        .replace("http://127.0.0.1:", "http://localhost:");
     let mut script = Command::new("node")
         .arg("dashboard.mjs")
-        .arg(&server.served.base)
+        .arg(&base)
         .arg(&screenshot)
         .current_dir(browser_dir())
         .env("CHROMIUM_PATH", CHROMIUM)
+        .env("DASHBOARD_TOKEN", TOKEN)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -117,6 +134,7 @@ fn the_dashboard_works_in_headless_chromium() {
         .unwrap_or_else(|| panic!("the browser script printed no report:\n{out}\n{err}"));
     let all = report["all_interactions"].as_i64().unwrap_or_default();
     let banker = report["banker_interactions"].as_i64().unwrap_or_default();
+    assert_eq!(report["signed_in"], true, "{report}");
     assert!(all >= 2000, "{report}");
     assert!(0 < banker && banker < all, "{report}");
     let png = std::fs::read(&screenshot).expect("the screenshot was saved");

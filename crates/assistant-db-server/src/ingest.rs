@@ -6,10 +6,11 @@
 
 use std::collections::HashMap;
 
+use assistant_db::logger::EscalatedInteraction;
 use assistant_db::model::{Escalation, Interaction, KnowledgeDocument, ValidationError};
-use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+
+use crate::error::{ApiError, FieldError};
 
 /// Most records one request may carry.
 pub const MAX_RECORDS: usize = 1000;
@@ -17,40 +18,17 @@ pub const MAX_RECORDS: usize = 1000;
 /// The key under which an interaction may carry its escalations.
 const ESCALATIONS: &str = "escalations";
 
-/// One broken rule: which record (in a batch), which field, and what it must satisfy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct FieldError {
-    /// Position of the record in the request's array; absent for a single object.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<usize>,
-    /// The field, as a JSON path inside the record (`citations[0].number`), or `.` for
-    /// the record (or body) as a whole.
-    pub field: String,
-    /// The rule the value breaks, in words.
-    pub rule: String,
-}
-
-impl FieldError {
-    /// An error about `field`, outside any batch.
-    pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
-        FieldError {
-            index: None,
-            field: field.into(),
-            rule: rule.into(),
-        }
-    }
-
-    fn from_validation(index: Option<usize>, prefix: &str, err: ValidationError) -> Self {
-        let field = match (prefix, err.field.as_str()) {
-            ("", field) => field.to_owned(),
-            (prefix, ".") => prefix.to_owned(),
-            (prefix, field) => format!("{prefix}.{field}"),
-        };
-        FieldError {
-            index,
-            field,
-            rule: err.rule,
-        }
+/// A field error from the model's parser, inside record `index`, under `prefix`.
+fn from_validation(index: Option<usize>, prefix: &str, err: ValidationError) -> FieldError {
+    let field = match (prefix, err.field.as_str()) {
+        ("", field) => field.to_owned(),
+        (prefix, ".") => prefix.to_owned(),
+        (prefix, field) => format!("{prefix}.{field}"),
+    };
+    FieldError {
+        index,
+        field,
+        rule: err.rule,
     }
 }
 
@@ -63,13 +41,13 @@ pub enum BodyError {
     Invalid(Vec<FieldError>),
 }
 
-/// An interaction with the escalations sent along with it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EscalatedInteraction {
-    /// The interaction.
-    pub interaction: Interaction,
-    /// Its escalations, each pointing at it.
-    pub escalations: Vec<Escalation>,
+impl From<BodyError> for ApiError {
+    fn from(err: BodyError) -> Self {
+        match err {
+            BodyError::Syntax(message) => ApiError::Malformed(message),
+            BodyError::Invalid(errors) => ApiError::InvalidRecords(errors),
+        }
+    }
 }
 
 /// The records of a body: an object is one record, an array is a batch.
@@ -120,8 +98,8 @@ pub fn interactions(body: &[u8]) -> Result<Vec<EscalatedInteraction>, BodyError>
         let attached = value
             .as_object_mut()
             .and_then(|map| map.remove(ESCALATIONS));
-        let interaction = Interaction::from_json_value(value)
-            .map_err(|e| vec![FieldError::from_validation(index, "", e)]);
+        let interaction =
+            Interaction::from_json_value(value).map_err(|e| vec![from_validation(index, "", e)]);
         let mut errors = Vec::new();
         let mut escalations = Vec::new();
         match attached {
@@ -131,7 +109,7 @@ pub fn interactions(body: &[u8]) -> Result<Vec<EscalatedInteraction>, BodyError>
                     let prefix = format!("{ESCALATIONS}[{j}]");
                     match Escalation::from_json_value(item) {
                         Ok(e) => escalations.push((prefix, e)),
-                        Err(e) => errors.push(FieldError::from_validation(index, &prefix, e)),
+                        Err(e) => errors.push(from_validation(index, &prefix, e)),
                     }
                 }
             }
@@ -179,8 +157,8 @@ pub fn interactions(body: &[u8]) -> Result<Vec<EscalatedInteraction>, BodyError>
 /// The body of `POST /api/escalations`: escalations of interactions logged before.
 pub fn escalations(body: &[u8]) -> Result<Vec<Escalation>, BodyError> {
     parse_all(body, |index, value| {
-        let escalation = Escalation::from_json_value(value)
-            .map_err(|e| vec![FieldError::from_validation(index, "", e)])?;
+        let escalation =
+            Escalation::from_json_value(value).map_err(|e| vec![from_validation(index, "", e)])?;
         if escalation.interaction_id.is_none() {
             return Err(vec![FieldError {
                 index,
@@ -197,7 +175,7 @@ pub fn knowledge_documents(body: &[u8]) -> Result<Vec<KnowledgeDocument>, BodyEr
     let mut seen: HashMap<String, Option<usize>> = HashMap::new();
     parse_all(body, |index, value| {
         let document = KnowledgeDocument::from_json_value(value)
-            .map_err(|e| vec![FieldError::from_validation(index, "", e)])?;
+            .map_err(|e| vec![from_validation(index, "", e)])?;
         let key = document.openai_file_id.as_str().to_owned();
         if let Some(first) = seen.insert(key, index) {
             let at = first.map_or_else(String::new, |i| format!(" (also at index {i})"));

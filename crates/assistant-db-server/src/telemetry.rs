@@ -1,19 +1,20 @@
 //! Request counters and latency histograms per route, and their Prometheus text form.
 //!
-//! Routes are labelled by their template (`/api/interactions/{id}`), never by the
-//! concrete path, so the number of series stays small whatever the traffic.
+//! Every label takes its value from a fixed set, so no request can add a series: routes
+//! by their template (`/api/interactions/{id}`, or `unmatched`), methods by name when
+//! HTTP defines them and `other` otherwise, statuses by code when this server answers
+//! with them and by class (`4xx`) otherwise.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use assistant_db::logger::LoggerStats;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-
-use super::AppState;
 
 /// Upper bounds of the latency histogram buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -39,12 +40,48 @@ impl Histogram {
     }
 }
 
+/// Statuses labelled by their code; any other is labelled by its class.
+const STATUSES: [u16; 24] = [
+    200, 202, 204, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 408, 409, 413, 415, 421,
+    422, 429, 431, 500, 503,
+];
+
 #[derive(Debug, Default)]
 struct Registry {
     /// Requests by (route, method, status).
-    requests: BTreeMap<(String, String, u16), u64>,
+    requests: BTreeMap<(String, &'static str, String), u64>,
     /// Latencies by (route, method).
-    latency: BTreeMap<(String, String), Histogram>,
+    latency: BTreeMap<(String, &'static str), Histogram>,
+}
+
+/// The label of a method: its name when HTTP defines it, `other` for anything else.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("other", Method::as_str)
+}
+
+/// The label of a status: its code when this server answers with it, else its class.
+fn status_label(status: u16) -> String {
+    if STATUSES.contains(&status) {
+        status.to_string()
+    } else if (100..600).contains(&status) {
+        format!("{}xx", status / 100)
+    } else {
+        "other".to_owned()
+    }
 }
 
 /// The server's request telemetry.
@@ -55,7 +92,8 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// Counts one request and its latency.
-    fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    fn observe(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+        let method = method_label(method);
         // A poisoned lock only means another request panicked mid-update: keep counting.
         let mut registry = self
             .registry
@@ -63,11 +101,11 @@ impl Telemetry {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *registry
             .requests
-            .entry((route.to_owned(), method.to_owned(), status))
+            .entry((route.to_owned(), method, status_label(status)))
             .or_default() += 1;
         registry
             .latency
-            .entry((route.to_owned(), method.to_owned()))
+            .entry((route.to_owned(), method))
             .or_default()
             .observe(seconds);
     }
@@ -183,15 +221,20 @@ fn label(value: &str) -> String {
 }
 
 /// The middleware that times every request.
-pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn record(
+    State(telemetry): State<Arc<Telemetry>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
+    // Route templates come from the router's own table, so they are a fixed set.
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = request.method().clone();
     let response = next.run(request).await;
-    state.telemetry().observe(
+    telemetry.observe(
         &route,
         &method,
         response.status().as_u16(),
@@ -207,9 +250,9 @@ mod tests {
     #[test]
     fn renders_counters_and_cumulative_buckets() {
         let t = Telemetry::default();
-        t.observe("/api/metrics", "GET", 200, 0.003);
-        t.observe("/api/metrics", "GET", 200, 0.2);
-        t.observe("/api/metrics", "GET", 422, 20.0);
+        t.observe("/api/metrics", &Method::GET, 200, 0.003);
+        t.observe("/api/metrics", &Method::GET, 200, 0.2);
+        t.observe("/api/metrics", &Method::GET, 422, 20.0);
         let text = t.render(Some(&LoggerStats {
             depth: 3,
             oldest_age_ms: Some(1500),
@@ -227,6 +270,26 @@ mod tests {
             "assistant_db_logger_oldest_age_seconds 1.5",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn labels_come_from_fixed_sets() {
+        let t = Telemetry::default();
+        for name in ["MKCOL", "FOO", "PROPFIND"] {
+            let method = Method::from_bytes(name.as_bytes()).expect("method");
+            t.observe("unmatched", &method, 405, 0.001);
+        }
+        t.observe("unmatched", &Method::GET, 599, 0.001);
+        t.observe("unmatched", &Method::GET, 418, 0.001);
+        let text = t.render(None);
+        assert!(text.contains(
+            r#"assistant_db_http_requests_total{route="unmatched",method="other",status="405"} 3"#
+        ));
+        assert!(text.contains(r#"method="GET",status="5xx"} 1"#), "{text}");
+        assert!(text.contains(r#"method="GET",status="4xx"} 1"#), "{text}");
+        for name in ["MKCOL", "FOO", "418", "599"] {
+            assert!(!text.contains(name), "{name} in\n{text}");
         }
     }
 

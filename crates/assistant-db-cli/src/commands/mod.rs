@@ -11,6 +11,5 @@ pub mod migrate;
 pub mod records;
 pub mod schema;
 pub mod serve;
-pub mod serve_demo;
 pub mod spool;
 pub mod verify;

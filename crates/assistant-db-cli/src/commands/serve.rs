@@ -1,43 +1,92 @@
-//! `assistant-db serve`: the metrics dashboard and the HTTP API (see [`assistant_db_server`]).
+//! `assistant-db serve`: the metrics dashboard and the HTTP API (see
+//! [`assistant_db_server`]). Parses flags, checks the setup before touching the
+//! database, then hands over to the library's server.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use assistant_db::config::Target;
-use assistant_db::logger::{Logger, LoggerConfig};
+use assistant_db::config::{Secret, Target};
+use assistant_db::demo::{log_traffic, DemoConfig};
+use assistant_db::logger::Logger;
+use assistant_db::query::InteractionQuery;
 use assistant_db::{Client, Config};
-
-use assistant_db_server::auth::{Access, TOKEN_VAR};
-use assistant_db_server::{router, serve, AppState, DEFAULT_MAX_BODY_BYTES};
-
-use super::serve_demo::{fill_if_empty, Filled};
+use assistant_db_server::config::{
+    PublicUrl, TlsFiles, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, TOKEN_VAR,
+};
+use assistant_db_server::{Server, ServerConfig};
 
 /// How long shutdown waits for the spool to drain before leaving the rest on disk.
 const DRAIN_ON_SHUTDOWN: Duration = Duration::from_secs(10);
+/// How long `--demo` waits for the database to take the demo traffic.
+const DEMO_FLUSH: Duration = Duration::from_secs(600);
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Address to listen on. Any address but loopback needs ASSISTANT_DB_API_TOKEN.
+    /// Address to listen on. Any address but loopback needs ASSISTANT_DB_API_TOKEN and
+    /// either TLS (--tls-cert, --tls-key) or --behind-tls-proxy.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     addr: String,
     /// First fill the embedded default database with demo traffic (when it has none).
     #[arg(long)]
     demo: bool,
+    /// A name the server is reached by, besides localhost and its own addresses
+    /// (scheme://host[:port]); repeat for several. Requests naming any other host are
+    /// refused.
+    #[arg(long = "public-url", value_name = "URL")]
+    public_urls: Vec<PublicUrl>,
+    /// Serve HTTPS with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A proxy in front terminates TLS: allow plain HTTP off loopback, mark cookies
+    /// Secure, and require the token for reads.
+    #[arg(long, conflicts_with = "tls_cert")]
+    behind_tls_proxy: bool,
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Seconds a client has to send a request's headers (also the idle time after
+    /// which a kept-alive connection is closed).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_HEADER_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a client has to send a whole request body.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_BODY_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+    /// Connections served at once; further clients wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
 }
 
 /// Runs the command until Ctrl-C or SIGTERM.
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let addr = resolve(&args.addr).await?;
-    let token = std::env::var(TOKEN_VAR).ok();
-    // Refuse a bad access setup before touching the database.
-    let access = Access::for_bind(addr, token)?;
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        _ => None,
+    };
+    // Refuse a bad setup (token, TLS, names) before touching the database.
+    let settings = ServerConfig {
+        token: std::env::var(TOKEN_VAR).ok().map(Secret::new),
+        public_urls: args.public_urls,
+        tls,
+        behind_tls_proxy: args.behind_tls_proxy,
+        max_body_bytes: args.max_body_bytes,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        max_connections: args.max_connections,
+        ..ServerConfig::new(addr)
+    }
+    .check()?;
     if args.demo && !matches!(config.target()?, Target::Local(_)) {
         bail!(
             "--demo fills the embedded default database, but a database is configured \
@@ -48,20 +97,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let client = Client::connect(config)
         .await
         .context("cannot connect to the database")?;
-    if args.demo {
-        match fill_if_empty(&client).await? {
-            Filled::AlreadyHadData => {
-                say("The database already has interactions; not adding demo traffic.")
-            }
-            Filled::Wrote {
-                interactions,
-                escalations,
-            } => say(&format!(
-                "Wrote {interactions} demo interactions ({escalations} escalations)."
-            )),
-        }
-    }
-    let logger = Logger::start(client.clone(), LoggerConfig::new(config.spool_path()))
+    let logger = Logger::start(client.clone(), config.logger_config())
         .await
         .with_context(|| {
             format!(
@@ -69,33 +105,32 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                 config.spool_path().display()
             )
         })?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-    let writes = if access.writes_enabled() {
+    if args.demo {
+        say(&fill_if_empty(&client, &logger).await?);
+    }
+    let writes = if settings.writes_enabled() {
         "enabled (Authorization: Bearer $ASSISTANT_DB_API_TOKEN)".to_owned()
     } else {
         format!("disabled (set {TOKEN_VAR} to enable them)")
     };
+    let reads = if settings.reads_need_token() {
+        "need the token (browsers sign in at /login)"
+    } else {
+        "open to this machine"
+    };
+    let location = client.location().to_owned();
+    let server = Server::bind(settings, client, logger.clone()).await?;
+    let url = server.url();
     say(&format!(
-        "Dashboard: http://{local}/\n\
-         API:       http://{local}/api/ (OpenAPI: /api/openapi.json)\n\
-         Database:  {}\n\
+        "Dashboard: {url}/\n\
+         API:       {url}/api/ (OpenAPI: /api/openapi.json)\n\
+         Database:  {location}\n\
+         Reads:     {reads}\n\
          Writes:    {writes}\n\
-         Stop with Ctrl-C.",
-        client.location()
+         Stop with Ctrl-C."
     ));
-    let app = router(
-        AppState::new(client, logger.clone(), access),
-        args.max_body_bytes,
-    );
-    let served = serve(listener, app, shutdown_signal()).await;
-    let drained = logger.shutdown(DRAIN_ON_SHUTDOWN).await;
-    served.context("the server failed")?;
-    if let Err(e) = drained {
+    server.run(shutdown_signal()).await;
+    if let Err(e) = logger.shutdown(DRAIN_ON_SHUTDOWN).await {
         eprintln!("warning: {e}; the rest stays in the spool and is written on the next start");
     }
     Ok(ExitCode::SUCCESS)
@@ -139,4 +174,33 @@ async fn shutdown_signal() {
         () = interrupt => {}
         () = terminate => {}
     }
+}
+
+/// `--demo`: logs the demo generator's default traffic (the same as `assistant-db demo`)
+/// through the server's logger when the database has no interactions yet; a database
+/// that has some is left as it is, so running `serve --demo` again does not pile up
+/// overlapping windows of fake traffic. Says what it did.
+async fn fill_if_empty(client: &Client, logger: &Logger) -> anyhow::Result<String> {
+    let probe = InteractionQuery {
+        limit: Some(1),
+        ..InteractionQuery::default()
+    };
+    let existing = client
+        .interactions(&probe)
+        .await
+        .context("cannot look for existing interactions")?;
+    if !existing.items.is_empty() {
+        return Ok("The database already has interactions; not adding demo traffic.".into());
+    }
+    let generated = log_traffic(client, logger, &DemoConfig::default(), |_, _| Ok(()))
+        .await
+        .context("cannot log the demo traffic")?;
+    logger
+        .flush(DEMO_FLUSH)
+        .await
+        .context("waiting for the database to take the demo traffic")?;
+    Ok(format!(
+        "Wrote {} demo interactions ({} escalations).",
+        generated.interactions, generated.escalations
+    ))
 }

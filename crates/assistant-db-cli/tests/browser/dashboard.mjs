@@ -1,12 +1,15 @@
 // Drives the assistant-db dashboard in headless Debian Chromium, as a person would use it.
 //
-//   node dashboard.mjs <base-url> <screenshot.png>
+//   DASHBOARD_TOKEN=<token> node dashboard.mjs <base-url> <screenshot.png>
 //
-// Checks that the KPI tiles equal /api/metrics, that changing the assistant filter
-// changes the numbers and keeps the filter in the URL, that an interaction's detail
-// shows its pipeline and citations, that the page fits a phone's width, and that no
-// script error or CSP violation occurs; then saves a screenshot. Prints one JSON line
-// with what it saw, or a message on stderr and exit status 1.
+// With DASHBOARD_TOKEN set, first signs in at /login and checks the session cookie
+// (HttpOnly, SameSite=Strict, Secure, never the token). Then checks that the KPI tiles
+// equal /api/metrics, that changing the assistant filter changes the numbers and keeps
+// the filter in the URL, that an interaction's detail shows its pipeline and
+// citations, that the page fits a phone's width, and that no script error or CSP
+// violation occurs; saves a screenshot; and, when signed in, signs out and checks that
+// the session is over. Prints one JSON line with what it saw, or a message on stderr
+// and exit status 1.
 import { chromium } from "playwright-core";
 
 const [base, screenshot] = process.argv.slice(2);
@@ -15,6 +18,7 @@ if (!base || !screenshot) {
   process.exit(2);
 }
 const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const token = process.env.DASHBOARD_TOKEN || "";
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -81,6 +85,26 @@ const browser = await chromium.launch({
 const problems = [];
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1380 } });
+
+  // Sign in the way a person does: the dashboard sends the browser to the form.
+  let signedIn = false;
+  if (token) {
+    const login = await context.newPage();
+    const refused = await login.goto(`${base}/`);
+    check(refused && refused.status() === 401, `the dashboard answered ${refused && refused.status()} before sign-in`);
+    await login.fill("input[name=token]", token);
+    await Promise.all([login.waitForURL(`${base}/`), login.click("form[action='/login'] button")]);
+    const cookies = await context.cookies(base);
+    const session = cookies.find((c) => c.name === "assistant_db_session");
+    check(session, `no session cookie after sign-in: ${JSON.stringify(cookies.map((c) => c.name))}`);
+    check(session.httpOnly, "the session cookie is not HttpOnly");
+    check(session.sameSite === "Strict", `the session cookie is SameSite=${session.sameSite}`);
+    check(session.secure, "the session cookie is not Secure behind a TLS proxy");
+    check(!session.value.includes(token), "the session cookie holds the token");
+    await login.close();
+    signedIn = true;
+  }
+
   const page = await context.newPage();
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("console", (msg) => {
@@ -145,9 +169,18 @@ try {
     clip: { x: 0, y: 0, width: 1280, height: Math.ceil(charts.y + charts.height + 12) },
   });
 
+  // Sign out: back at the form, and the session no longer reads.
+  if (signedIn) {
+    await Promise.all([page.waitForURL(/\/login$/), page.click("#sign-out")]);
+    check((await page.locator("input[name=token]").count()) === 1, "signing out does not show the sign-in form");
+    const after = await context.request.get(`${base}/api/metrics`);
+    check(after.status() === 401, `after sign-out /api/metrics answered ${after.status()}`);
+  }
+
   check(problems.length === 0, problems.join("\n"));
   console.log(
     JSON.stringify({
+      signed_in: signedIn,
       all_interactions: all.total_interactions,
       banker_interactions: banker.total_interactions,
       opened: id,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use assistant_db::metrics::{Bucket, BucketCount};
 use chrono::{DateTime, Utc};
 
-use super::html::{count, esc, percent, ratio};
+use crate::html::{count, esc, percent, ratio};
 
 /// Colour of resolved interactions.
 pub const RESOLVED: &str = "#3b82f6";

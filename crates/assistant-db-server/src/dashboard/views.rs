@@ -11,10 +11,10 @@ use axum::response::Response;
 use chrono::{NaiveDate, SecondsFormat};
 
 use super::charts::{self, BarRow, ESCALATED, LATENCY, PIPELINE, RATE, RESOLVED};
-use super::html::{
+use super::filter::PageFilter;
+use crate::html::{
     count, esc, millis, page, percent, query_string, ratio, score, shorten, with_query,
 };
-use super::PageFilter;
 
 /// Intents shown in the top-intents chart.
 const TOP_INTENTS: usize = 8;
@@ -40,6 +40,8 @@ pub struct Dashboard<'a> {
     pub page: &'a Page<InteractionRow>,
     /// Whether the API accepts writes (for the empty state's hint).
     pub writes_enabled: bool,
+    /// Whether the browser is signed in with a session (and so can sign out).
+    pub signed_in: bool,
 }
 
 /// An `<option>`, selected or not.
@@ -91,10 +93,16 @@ fn filter_form(filter: &PageFilter) -> String {
     )
 }
 
-/// The top bar: the name and, on the overview, the filter form.
-fn top_bar(filter: Option<&PageFilter>) -> String {
+/// The top bar: the name, on the overview the filter form, and for a signed-in browser
+/// the sign-out button.
+fn top_bar(filter: Option<&PageFilter>, signed_in: bool) -> String {
+    let sign_out = if signed_in {
+        r#"<form class="signout" method="post" action="/logout"><button type="submit" id="sign-out">Sign out</button></form>"#
+    } else {
+        ""
+    };
     format!(
-        r#"<header class="topbar"><a class="brand" href="/"><span class="logo" aria-hidden="true"></span>assistant-db</a>{}</header>"#,
+        r#"<header class="topbar"><a class="brand" href="/"><span class="logo" aria-hidden="true"></span>assistant-db</a>{}{sign_out}</header>"#,
         filter.map(filter_form).unwrap_or_default()
     )
 }
@@ -533,7 +541,7 @@ fn empty_state(filter: &PageFilter, writes_enabled: bool) -> String {
 
 /// The overview page.
 pub fn dashboard(d: &Dashboard<'_>) -> Response {
-    let mut body = top_bar(Some(d.filter));
+    let mut body = top_bar(Some(d.filter), d.signed_in);
     body.push_str(r#"<main class="wrap">"#);
     for notice in d.notices {
         let _ = write!(body, r#"<p class="notice">{}</p>"#, esc(notice));
@@ -731,9 +739,9 @@ fn escalation_list(d: &InteractionDetail) -> String {
 }
 
 /// The detail page of one interaction.
-pub fn detail(d: &InteractionDetail, filter: &PageFilter) -> Response {
+pub fn detail(d: &InteractionDetail, filter: &PageFilter, signed_in: bool) -> Response {
     let i = &d.interaction;
-    let mut body = top_bar(None);
+    let mut body = top_bar(None, signed_in);
     body.push_str(r#"<main class="wrap detail">"#);
     let _ = write!(
         body,
@@ -791,7 +799,7 @@ pub fn detail(d: &InteractionDetail, filter: &PageFilter) -> Response {
 pub fn message_page(title: &str, message: &str) -> String {
     format!(
         r#"{}<main class="wrap"><section class="card message"><h1>{}</h1><p>{}</p><p><a href="/">← Dashboard</a></p></section></main>"#,
-        top_bar(None),
+        top_bar(None, false),
         esc(title),
         esc(message)
     )

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
@@ -112,6 +113,16 @@ pub struct Entry {
     /// The escalation, if the entry has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Escalation>,
+}
+
+/// An interaction with the escalations logged along with it, for
+/// [`Logger::log_with_escalations`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EscalatedInteraction {
+    /// The interaction.
+    pub interaction: Interaction,
+    /// Its escalations, any number; each is attached to the interaction when spooled.
+    pub escalations: Vec<Escalation>,
 }
 
 /// Counters, as of the moment they were read.
@@ -299,6 +310,27 @@ impl Logger {
         .await
     }
 
+    /// Spools interactions, each with any number of escalations, and waits until all
+    /// are on disk. Each escalation's `interaction_id` is set to its interaction's id.
+    ///
+    /// No escalation is spooled before its interaction, so the drain never writes one
+    /// whose interaction is not stored yet. On an error some records may already be
+    /// spooled: send the same records again (their ids make that harmless).
+    pub async fn log_with_escalations(&self, items: Vec<EscalatedInteraction>) -> Result<()> {
+        let (first, then) = in_spool_order(items);
+        // Appends made together share one disk sync (the spool's group commit).
+        try_join_all(first.into_iter().map(|entry| self.log_entry(entry))).await?;
+        try_join_all(then.into_iter().map(|entry| self.log_entry(entry))).await?;
+        Ok(())
+    }
+
+    /// Spools standalone escalations of interactions logged earlier, together, and waits
+    /// until all are on disk.
+    pub async fn log_escalations(&self, escalations: Vec<Escalation>) -> Result<()> {
+        try_join_all(escalations.into_iter().map(|e| self.log_escalation(e))).await?;
+        Ok(())
+    }
+
     /// Spools an entry and waits until it is on disk.
     pub async fn log_entry(&self, entry: Entry) -> Result<()> {
         let encoded = Encoded::new(&entry)?;
@@ -464,6 +496,34 @@ impl Logger {
     }
 }
 
+/// The entries of [`Logger::log_with_escalations`] in two waves: every interaction, each
+/// with its first escalation (an entry is written atomically), then the further
+/// escalations. The spool is first in, first out and the second wave is appended only
+/// after the first is on disk, so no escalation precedes its interaction.
+fn in_spool_order(items: Vec<EscalatedInteraction>) -> (Vec<Entry>, Vec<Entry>) {
+    let mut then = Vec::new();
+    let first = items
+        .into_iter()
+        .map(|item| {
+            let id = item.interaction.id;
+            let mut escalations = item.escalations.into_iter().map(|escalation| Escalation {
+                interaction_id: Some(id),
+                ..escalation
+            });
+            let escalation = escalations.next();
+            then.extend(escalations.map(|escalation| Entry {
+                interaction: None,
+                escalation: Some(escalation),
+            }));
+            Entry {
+                interaction: Some(item.interaction),
+                escalation,
+            }
+        })
+        .collect();
+    (first, then)
+}
+
 /// The logger's background work: the drain task, the dead-letter expiry and the writer
 /// thread.
 #[derive(Debug)]
@@ -537,4 +597,55 @@ fn to_json<T: Serialize>(record: &T) -> Result<String> {
 
 fn stopped() -> Error {
     Error::Unavailable("the logger has been shut down".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AssistantMode, Outcome};
+
+    fn escalated(n: usize) -> EscalatedInteraction {
+        let interaction =
+            Interaction::new(AssistantMode::Banker, "q", Outcome::Escalated).expect("valid");
+        let escalations = (0..n)
+            .map(|i| {
+                Escalation::new(uuid::Uuid::now_v7(), "human_only", &format!("reason {i}"))
+                    .expect("valid")
+            })
+            .collect();
+        EscalatedInteraction {
+            interaction,
+            escalations,
+        }
+    }
+
+    #[test]
+    fn no_escalation_is_spooled_before_its_interaction() {
+        let items = vec![escalated(3), escalated(0), escalated(1)];
+        let ids: Vec<_> = items.iter().map(|i| i.interaction.id).collect();
+        let (first, then) = in_spool_order(items);
+        // Every interaction is in the first wave, in order, with at most one escalation.
+        let firsts: Vec<_> = first
+            .iter()
+            .map(|e| e.interaction.as_ref().map(|i| i.id))
+            .collect();
+        assert_eq!(firsts, ids.iter().copied().map(Some).collect::<Vec<_>>());
+        let attached: Vec<_> = first.iter().map(|e| e.escalation.is_some()).collect();
+        assert_eq!(attached, [true, false, true]);
+        // The rest come after, alone, each pointing at its interaction.
+        assert_eq!(then.len(), 2);
+        assert!(then
+            .iter()
+            .all(|e| e.interaction.is_none() && e.escalation.is_some()));
+        let owners: Vec<_> = first
+            .iter()
+            .chain(&then)
+            .filter_map(|e| e.escalation.as_ref())
+            .map(|e| e.interaction_id)
+            .collect();
+        assert_eq!(
+            owners,
+            [Some(ids[0]), Some(ids[2]), Some(ids[0]), Some(ids[0])]
+        );
+    }
 }

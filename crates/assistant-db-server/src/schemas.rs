@@ -1,7 +1,7 @@
 //! The JSON shapes of the library's records and metrics, described for the OpenAPI
 //! document. These types are never built: they exist only so that utoipa can describe
 //! the JSON that the library's own types read and write (the library does not depend on
-//! utoipa). A unit test in the parent module checks that their property names match the
+//! utoipa). A unit test of the OpenAPI document checks that their property names match the
 //! real types' JSON, so the document cannot drift silently.
 #![allow(dead_code)]
 

@@ -1,14 +1,12 @@
 //! The OpenAPI document of the API, generated from the handlers' annotations by utoipa
 //! and served at `/api/openapi.json`.
 
-pub mod schemas;
-
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::api;
-use super::ingest::FieldError;
+use crate::error::FieldError;
+use crate::routes::{escalations, health, interactions, knowledge_documents, metrics, prometheus};
 
 /// The API's OpenAPI description.
 #[derive(Debug, OpenApi)]
@@ -18,19 +16,20 @@ use super::ingest::FieldError;
         description = "Log the AI banking assistant's interactions, escalations and knowledge \
             documents, and read them and their metrics back.\n\n\
             Writes need `Authorization: Bearer <ASSISTANT_DB_API_TOKEN>`; reads need it too \
-            when the server listens on an address other than loopback. Interactions and \
+            when other machines can reach the server. The server answers only requests \
+            whose `Host` names it (421 otherwise). Interactions and \
             escalations are validated, then spooled durably and answered 202: a database \
             outage delays them, it does not fail the caller.",
     ),
     paths(
-        api::metrics,
-        api::list_interactions,
-        api::get_interaction,
-        api::post_interactions,
-        api::post_escalations,
-        api::put_knowledge_documents,
-        api::healthz,
-        api::prometheus,
+        metrics::metrics,
+        interactions::list,
+        interactions::get_one,
+        interactions::post,
+        escalations::post,
+        knowledge_documents::put,
+        health::healthz,
+        prometheus::prometheus,
     ),
     components(schemas(FieldError)),
     modifiers(&BearerToken),
