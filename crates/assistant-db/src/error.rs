@@ -155,6 +155,13 @@ fn from_database_error(db: &dyn sqlx::error::DatabaseError) -> Error {
         .unwrap_or_else(|| db.message())
         .to_owned();
     match code.as_deref() {
+        Some("22023") => match pg.and_then(|e| e.detail()).and_then(refusal_of) {
+            Some(refusal) => Error::Validation(refusal),
+            None => Error::Database {
+                code,
+                message: db.message().to_owned(),
+            },
+        },
         Some("23514") => Error::CheckViolation {
             column: column_of_check(&table, &constraint),
             table,
@@ -166,7 +173,9 @@ fn from_database_error(db: &dyn sqlx::error::DatabaseError) -> Error {
             table,
             column: pg.and_then(|e| e.column()).unwrap_or_default().to_owned(),
         },
-        Some("42501") => Error::PermissionDenied(db.message().to_owned()),
+        Some("42501") => {
+            Error::PermissionDenied(with_hint(db.message(), pg.and_then(|e| e.hint())))
+        }
         // Connection failures, admin shutdown, too many connections, cannot connect now.
         Some(c) if c.starts_with("08") || c == "57P01" || c == "57P03" || c == "53300" => {
             Error::Unavailable(db.message().to_owned())
@@ -175,6 +184,35 @@ fn from_database_error(db: &dyn sqlx::error::DatabaseError) -> Error {
             code,
             message: db.message().to_owned(),
         },
+    }
+}
+
+/// The validation error in the DETAIL of a refusal by the migrations' functions
+/// (`log_interactions`, `interaction_metrics`): a JSON object with `field` and `rule`,
+/// and `table` and `index` when a row is at fault. The field becomes the row's JSON path,
+/// `interactions[3].confidence_score`. Any other DETAIL is not such a refusal.
+pub(crate) fn refusal_of(detail: &str) -> Option<ValidationError> {
+    #[derive(serde::Deserialize)]
+    struct Refusal {
+        table: Option<String>,
+        index: Option<u64>,
+        field: String,
+        rule: String,
+    }
+    let refusal: Refusal = serde_json::from_str(detail).ok()?;
+    let field = match (refusal.table, refusal.index) {
+        (Some(table), Some(index)) if refusal.field.is_empty() => format!("{table}[{index}]"),
+        (Some(table), Some(index)) => format!("{table}[{index}].{}", refusal.field),
+        _ => refusal.field,
+    };
+    Some(ValidationError::new(field, refusal.rule))
+}
+
+/// A server message with its hint, which says what to do (`… (hint: turn … on with …)`).
+pub(crate) fn with_hint(message: &str, hint: Option<&str>) -> String {
+    match hint.filter(|h| !h.is_empty()) {
+        Some(hint) => format!("{message} ({hint})"),
+        None => message.to_owned(),
     }
 }
 
@@ -191,6 +229,28 @@ pub(crate) fn column_of_check(table: &str, constraint: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_of_the_functions_become_validation_errors() {
+        let row = refusal_of(
+            r#"{"rule": "must be between 0 and 1 (got 42)", "field": "confidence_score", "index": 3, "table": "interactions"}"#,
+        )
+        .expect("a refusal");
+        assert_eq!(row.field, "interactions[3].confidence_score");
+        assert_eq!(row.rule, "must be between 0 and 1 (got 42)");
+        let whole_row = refusal_of(
+            r#"{"rule": "must be a JSON object (got string)", "field": "", "index": 0, "table": "escalations"}"#,
+        )
+        .expect("a refusal");
+        assert_eq!(whole_row.field, "escalations[0]");
+        let argument = refusal_of(
+            r#"{"rule": "must hold at least 10 interactions with this key", "field": "window", "index": null, "table": null}"#,
+        )
+        .expect("a refusal");
+        assert_eq!(argument.field, "window");
+        assert_eq!(refusal_of("Failing row contains (…)"), None);
+        assert_eq!(refusal_of(r#"{"field": 1}"#), None);
+    }
 
     #[test]
     fn check_constraint_names_give_the_column() {

@@ -39,8 +39,9 @@ use uuid::Uuid;
 
 use super::postgres::decode_row;
 use crate::config::Secret;
-use crate::error::{column_of_check, Error, Result};
+use crate::error::{column_of_check, refusal_of, with_hint as and_hint, Error, Result};
 use crate::metrics::{self, Metrics, MetricsFilter};
+use crate::model::limits::{jsonb_text_len, MAX_CALL_BYTES, MAX_CALL_ROWS};
 use crate::model::{Escalation, Interaction, KnowledgeDocument};
 use crate::query::{
     Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, Upserted, Written,
@@ -59,9 +60,12 @@ pub struct RestOptions {
     pub initial_backoff: Duration,
     /// Longest pause between two tries, `Retry-After` included.
     pub max_backoff: Duration,
-    /// Most rows per write request.
+    /// Most rows per write request; at most [`MAX_CALL_ROWS`], what one call of the
+    /// public key may carry.
     pub batch_rows: usize,
-    /// Most bytes of JSON rows per write request (a larger single row goes alone).
+    /// Most bytes of JSON rows per write request, counted as the server counts them
+    /// (PostgreSQL's text form of the two arrays); at most [`MAX_CALL_BYTES`], what one
+    /// call of the public key may carry. One row of the model always fits.
     pub batch_bytes: usize,
 }
 
@@ -215,7 +219,8 @@ impl RestStore {
                 role: KeyRole::of(&key),
                 options: RestOptions {
                     max_attempts: options.max_attempts.max(1),
-                    batch_rows: options.batch_rows.max(1),
+                    batch_rows: options.batch_rows.clamp(1, MAX_CALL_ROWS),
+                    batch_bytes: options.batch_bytes.min(MAX_CALL_BYTES),
                     ..options
                 },
             }),
@@ -274,13 +279,15 @@ impl RestStore {
         let mut batches = Vec::new();
         for &(interaction, escalation) in entries {
             let rows = usize::from(interaction.is_some()) + usize::from(escalation.is_some());
-            let bytes = interaction.map_or(0, str::len) + escalation.map_or(0, str::len);
+            let interaction = interaction.map(|row| (row, cost(row)));
+            let escalation = escalation.map(|row| (row, cost(row)));
+            let bytes = interaction.map_or(0, |(_, c)| c) + escalation.map_or(0, |(_, c)| c);
             let batch = self.batch_with_room(&mut batches, rows, bytes);
-            if let Some(row) = interaction {
-                batch.add_interaction(row.to_owned());
+            if let Some((row, cost)) = interaction {
+                batch.add_interaction(row.to_owned(), cost);
             }
-            if let Some(row) = escalation {
-                batch.add_escalation(row.to_owned());
+            if let Some((row, cost)) = escalation {
+                batch.add_escalation(row.to_owned(), cost);
             }
         }
         self.log_batches(&batches).await
@@ -545,31 +552,32 @@ impl RestStore {
         escalations: &[Escalation],
     ) -> Result<Vec<Batch>> {
         let in_call: HashSet<Uuid> = interactions.iter().map(|i| i.id).collect();
-        let mut attached: HashMap<Uuid, Vec<String>> = HashMap::new();
+        let mut attached: HashMap<Uuid, Vec<(String, usize)>> = HashMap::new();
         let mut others = Vec::new();
         for escalation in escalations {
             let row = to_string(escalation)?;
+            let row = (cost(&row), row);
             match escalation.interaction_id.filter(|id| in_call.contains(id)) {
-                Some(id) => attached.entry(id).or_default().push(row),
-                None => others.push(row),
+                Some(id) => attached.entry(id).or_default().push((row.1, row.0)),
+                None => others.push((row.1, row.0)),
             }
         }
         let mut batches: Vec<Batch> = Vec::new();
         for interaction in interactions {
             let row = to_string(interaction)?;
+            let row_cost = cost(&row);
             let escalations = attached.remove(&interaction.id).unwrap_or_default();
             let rows = 1 + escalations.len();
-            let bytes = row.len() + escalations.iter().map(String::len).sum::<usize>();
+            let bytes = row_cost + escalations.iter().map(|(_, c)| c).sum::<usize>();
             let batch = self.batch_with_room(&mut batches, rows, bytes);
-            batch.add_interaction(row);
-            for escalation in escalations {
-                batch.add_escalation(escalation);
+            batch.add_interaction(row, row_cost);
+            for (escalation, cost) in escalations {
+                batch.add_escalation(escalation, cost);
             }
         }
-        for row in others {
-            let bytes = row.len();
-            self.batch_with_room(&mut batches, 1, bytes)
-                .add_escalation(row);
+        for (row, cost) in others {
+            self.batch_with_room(&mut batches, 1, cost)
+                .add_escalation(row, cost);
         }
         Ok(batches)
     }
@@ -583,7 +591,7 @@ impl RestStore {
     ) -> &'b mut Batch {
         let fits = batches.last().is_some_and(|b| {
             b.rows + rows <= self.inner.options.batch_rows
-                && b.bytes + bytes <= self.inner.options.batch_bytes
+                && Batch::BRACKETS + b.bytes + bytes <= self.inner.options.batch_bytes
         });
         if !fits {
             batches.push(Batch::default());
@@ -763,21 +771,31 @@ struct Batch {
     interactions: Vec<String>,
     escalations: Vec<String>,
     rows: usize,
+    /// The rows' [`cost`]s: with [`Batch::BRACKETS`], at least what the server counts.
     bytes: usize,
 }
 
 impl Batch {
-    fn add_interaction(&mut self, row: String) {
+    /// The two arrays' brackets, as the server counts the call's size.
+    const BRACKETS: usize = 4;
+
+    fn add_interaction(&mut self, row: String, cost: usize) {
         self.rows += 1;
-        self.bytes += row.len() + 1;
+        self.bytes += cost;
         self.interactions.push(row);
     }
 
-    fn add_escalation(&mut self, row: String) {
+    fn add_escalation(&mut self, row: String, cost: usize) {
         self.rows += 1;
-        self.bytes += row.len() + 1;
+        self.bytes += cost;
         self.escalations.push(row);
     }
+}
+
+/// What one row adds to a call's size as `log_interactions` measures it: PostgreSQL's text
+/// form of the row, and the `, ` that separates it from the next.
+fn cost(row: &str) -> usize {
+    jsonb_text_len(row) + 2
 }
 
 fn auth_headers(key: &Secret) -> Result<HeaderMap> {
@@ -944,6 +962,12 @@ pub fn error_from_response(status: StatusCode, body: &[u8], what: &str, role: Ke
     let hint = field("hint");
     let names = quoted(&message);
     let name = |i: usize| names.get(i).copied().unwrap_or_default().to_owned();
+    // A refusal of the migrations' functions names the row, field and rule in DETAIL.
+    if code.as_deref() == Some("22023") {
+        if let Some(refusal) = details.as_deref().and_then(refusal_of) {
+            return Error::Validation(refusal);
+        }
+    }
     match code.as_deref() {
         Some("23514") => {
             let (table, constraint) = if names.len() >= 2 {
@@ -969,6 +993,10 @@ pub fn error_from_response(status: StatusCode, body: &[u8], what: &str, role: Ke
             column: name(0),
             table: name(1),
         },
+        // The migrations' functions refuse with their own words, which say what to do.
+        Some("42501") if message.starts_with("interaction_metrics:") => {
+            Error::PermissionDenied(format!("{what}: {}", and_hint(&message, hint.as_deref())))
+        }
         Some("42501") => Error::PermissionDenied(refusal(what, role, &message)),
         Some(c @ ("PGRST301" | "PGRST302" | "PGRST303")) => Error::Auth(format!(
             "{what}: the REST API refused the {} ({message}, {c}); check SUPABASE_KEY",
@@ -1036,11 +1064,14 @@ fn is_unavailable(code: &str) -> bool {
         || matches!(code, "PGRST000" | "PGRST001" | "PGRST002" | "PGRST003")
 }
 
-/// SQLSTATE classes a retry cannot change: data, integrity, syntax or access, raised.
+/// SQLSTATE classes a retry cannot change: data, integrity, syntax or access, raised; and
+/// a statement timeout, which the same call would only run into again (a retry at once
+/// would only add load to a server already short of time).
 fn is_deterministic(code: &str) -> bool {
-    ["22", "23", "42", "P0", "PGRST1", "PGRST2"]
-        .iter()
-        .any(|class| code.starts_with(class))
+    code == "57014"
+        || ["22", "23", "42", "P0", "PGRST1", "PGRST2"]
+            .iter()
+            .any(|class| code.starts_with(class))
 }
 
 /// The server's message, with its hint, and ours when the schema looks unmigrated.
@@ -1113,6 +1144,52 @@ mod tests {
             matches!(&e, Error::NotNull { table, column } if table == "interactions" && column == "user_query"),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn refusals_of_the_functions_are_validation_and_permission_errors() {
+        let e = error(
+            400,
+            r#"{"code":"22023","details":"{\"rule\": \"must be between 0 and 1 (got 42)\", \"field\": \"confidence_score\", \"index\": 3, \"table\": \"interactions\"}","hint":null,"message":"interactions[3].confidence_score: must be between 0 and 1 (got 42)"}"#,
+        );
+        match &e {
+            Error::Validation(v) => {
+                assert_eq!(v.field, "interactions[3].confidence_score");
+                assert_eq!(v.rule, "must be between 0 and 1 (got 42)");
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert!(!e.is_retryable());
+        // Other 22023s (a bad bucket) stay database errors.
+        assert!(matches!(
+            error(
+                400,
+                r#"{"code":"22023","details":null,"hint":"Omit p_bucket.","message":"bad bucket"}"#
+            ),
+            Error::Database { .. }
+        ));
+        let e = error(
+            401,
+            r#"{"code":"42501","details":null,"hint":"The database owner turns them on with SELECT assistant_db.set_public_metrics(true).","message":"interaction_metrics: metrics are off for this key; it may only log"}"#,
+        );
+        match &e {
+            Error::PermissionDenied(message) => {
+                assert!(message.contains("metrics are off"), "{message}");
+                assert!(message.contains("set_public_metrics(true)"), "{message}");
+                assert!(!message.contains("needs the secret"), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // A statement timeout is not retried at once: it would only run into it again.
+        let e = error(
+            500,
+            r#"{"code":"57014","details":null,"hint":null,"message":"canceling statement due to statement timeout"}"#,
+        );
+        assert!(
+            matches!(&e, Error::Database { code: Some(c), .. } if c == "57014"),
+            "{e:?}"
+        );
+        assert!(!e.is_retryable());
     }
 
     #[test]
@@ -1294,6 +1371,53 @@ mod tests {
         assert_eq!(batches[7].escalations.len(), 1);
         assert!(batches[7].escalations[0].contains(&elsewhere.id.to_string()));
         assert!(store.batches(&[], &[]).expect("empty").is_empty());
+    }
+
+    #[test]
+    fn batches_never_exceed_what_one_call_of_the_public_key_may_carry() {
+        use crate::model::{AssistantMode, Outcome};
+        let store = RestStore::new(
+            "http://127.0.0.1:1",
+            Secret::new("k"),
+            RestOptions {
+                batch_rows: 5_000,
+                batch_bytes: 64 << 20,
+                ..RestOptions::default()
+            },
+        )
+        .expect("store");
+        assert_eq!(store.inner.options.batch_rows, MAX_CALL_ROWS);
+        assert_eq!(store.inner.options.batch_bytes, MAX_CALL_BYTES);
+        // Rows whose JSON grows when PostgreSQL prints it: many separators, exponents.
+        let interactions: Vec<Interaction> = (0..40)
+            .map(|n| {
+                let mut i = Interaction::new(
+                    AssistantMode::Customer,
+                    &"\u{1}".repeat(20_000 + n),
+                    Outcome::Resolved,
+                )
+                .expect("valid");
+                i.confidence_score = Some(crate::model::Confidence::new(5e-324).expect("valid"));
+                i
+            })
+            .collect();
+        let batches = store.batches(&interactions, &[]).expect("batches");
+        assert!(batches.len() > 1);
+        for batch in &batches {
+            let printed: usize = [&batch.interactions, &batch.escalations]
+                .iter()
+                .map(|rows| {
+                    let text = format!("[{}]", rows.join(","));
+                    jsonb_text_len(&text)
+                })
+                .sum();
+            assert!(printed <= MAX_CALL_BYTES, "{printed}");
+            assert!(
+                printed <= Batch::BRACKETS + batch.bytes,
+                "{printed} > {}",
+                batch.bytes
+            );
+        }
     }
 
     #[test]
