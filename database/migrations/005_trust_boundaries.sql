@@ -886,7 +886,9 @@ BEGIN
     ),
     binned AS (
         SELECT f.*,
-               LEAST(pg_catalog.width_bucket(f.confidence, 0, 1, 10), 10) AS confidence_bin
+               -- LEAST ignores NULL: without the CASE a missing confidence joins bin 10.
+               CASE WHEN f.confidence IS NOT NULL
+                    THEN LEAST(pg_catalog.width_bucket(f.confidence, 0, 1, 10), 10) END AS confidence_bin
         FROM filtered AS f
     ),
     totals AS (
