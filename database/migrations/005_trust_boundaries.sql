@@ -164,9 +164,10 @@ AS $$
 $$;
 
 -- The first rule one `citations` value breaks, as ARRAY[field, rule, got], or NULL: it
--- must be null or an array of at most 100 objects {number, source, url?} taking at most
--- 65,536 bytes of JSON. An array rather than a set, so that callers evaluate it as a
--- plain expression, once per row.
+-- must be null or an array of objects {number, source, url?}, at most 100 of them in at
+-- most 65,536 bytes of JSON. The entries are checked before the list's limits, in the
+-- order the Rust model reads them, so both name the same problem. An array rather than
+-- a set, so that callers evaluate it as a plain expression, once per row.
 CREATE OR REPLACE FUNCTION assistant_db.citations_problem(p_citations jsonb)
 RETURNS text[]
 LANGUAGE plpgsql
@@ -190,13 +191,6 @@ BEGIN
         RETURN ARRAY['citations', 'must be an array of citation objects', pg_catalog.jsonb_typeof(p_citations)];
     END IF;
     v_count := pg_catalog.jsonb_array_length(p_citations);
-    IF v_count > 100 THEN
-        RETURN ARRAY['citations', 'must hold at most 100 citations', v_count::text];
-    END IF;
-    v_size := pg_catalog.octet_length(p_citations::text);
-    IF v_size > 65536 THEN
-        RETURN ARRAY['citations', 'must be at most 65536 bytes of JSON', v_size::text];
-    END IF;
     FOR i IN 0 .. v_count - 1 LOOP
         v_item := p_citations -> i;
         v_at := 'citations[' || i || ']';
@@ -247,6 +241,13 @@ BEGIN
             END IF;
         END IF;
     END LOOP;
+    IF v_count > 100 THEN
+        RETURN ARRAY['citations', 'must hold at most 100 citations', v_count::text];
+    END IF;
+    v_size := pg_catalog.octet_length(p_citations::text);
+    IF v_size > 65536 THEN
+        RETURN ARRAY['citations', 'must be at most 65536 bytes of JSON', v_size::text];
+    END IF;
     RETURN NULL;
 END;
 $$;

@@ -698,7 +698,10 @@ async fn the_function_object_has_exactly_the_documented_keys() {
         ["confidence_score", "processing_time_ms", "timestamp"]
     );
     assert_eq!(keys(&object["suppressed"]).len(), 7);
-    assert_eq!(object["confidence_histogram"].as_array().map(Vec::len), Some(10));
+    assert_eq!(
+        object["confidence_histogram"].as_array().map(Vec::len),
+        Some(10)
+    );
 
     // The typed result serializes back to the same object (the CLI's `--json`).
     let fetched = metrics::fetch(&pool, &MetricsFilter::default())

@@ -72,24 +72,19 @@ pub fn jsonb_text_len(json: &str) -> usize {
     len
 }
 
-/// The length of PostgreSQL's `numeric` output for a JSON number: no exponent, and as
-/// many decimals as the number has after its point, less its exponent.
+/// The length of PostgreSQL's `numeric` output for a JSON number: no exponent, as many
+/// decimals as the number has after its point less its exponent, and no sign on zero.
 fn numeric_text_len(number: &str) -> usize {
     let (mantissa, exponent) = match number.find(['e', 'E']) {
         Some(at) => (&number[..at], number[at + 1..].parse::<i64>().unwrap_or(0)),
         None => (number, 0),
     };
-    let negative = mantissa.starts_with('-');
-    let mantissa = mantissa.trim_start_matches('-');
-    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if exponent == 0 {
-        return number.len();
-    }
-    let leading_zeros = whole
-        .bytes()
-        .chain(fraction.bytes())
-        .take_while(|&b| b == b'0')
-        .count() as i64;
+    let unsigned = mantissa.trim_start_matches('-');
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = || whole.bytes().chain(fraction.bytes());
+    let leading_zeros = digits().take_while(|&b| b == b'0').count() as i64;
+    let zero = digits().all(|b| b == b'0');
+    let negative = mantissa.starts_with('-') && !zero;
     // Where the point falls among all the digits, counted from the first one.
     let point = whole.len() as i64 + exponent;
     let whole_digits = if point > leading_zeros {
@@ -135,6 +130,9 @@ mod tests {
             ("-2E+3", "-2000"),
             ("0.5e1", "5"),
             ("0.05e-1", "0.005"),
+            ("-0.0", "0.0"),
+            ("-0", "0"),
+            ("007", "7"),
         ] {
             assert_eq!(numeric_text_len(json), printed.len(), "{json}");
         }
