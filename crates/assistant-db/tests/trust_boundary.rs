@@ -235,6 +235,7 @@ async fn verify_fails_on_an_open_table_a_public_grant_and_a_role_without_a_timeo
              GRANT SELECT ON public.notes TO anon; \
              GRANT EXECUTE ON FUNCTION public.upsert_knowledge_documents(jsonb) TO PUBLIC; \
              GRANT USAGE ON SCHEMA assistant_db TO authenticated; \
+             GRANT EXECUTE ON FUNCTION assistant_db.set_public_metrics(boolean) TO anon; \
              ALTER ROLE authenticated IN DATABASE {database} SET statement_timeout = 0;"
         ),
     )
@@ -255,6 +256,14 @@ async fn verify_fails_on_an_open_table_a_public_grant_and_a_role_without_a_timeo
     );
     let schema = failing(&report, "schema assistant_db");
     assert!(schema.detail.contains("authenticated"), "{}", schema.detail);
+    let internal = failing(&report, "functions of schema assistant_db");
+    assert!(
+        internal
+            .detail
+            .starts_with("assistant_db.set_public_metrics(boolean): anon may execute it"),
+        "{}",
+        internal.detail
+    );
     let timeout = failing(&report, "statement_timeout of authenticated");
     assert!(timeout.detail.starts_with("none"), "{}", timeout.detail);
     // The rest still holds.

@@ -231,27 +231,37 @@ async fn functions(conn: &mut PgConnection, report: &mut Report) -> Result<()> {
             ),
         }
     }
+    // The internal functions in one line, each one that drifted named in it.
     let internal: Vec<&FoundFunction> = found
         .iter()
         .filter(|f| f.name.starts_with("assistant_db."))
         .collect();
-    if internal.is_empty() {
-        report.push(
-            Section::Security,
-            "functions of schema assistant_db",
-            false,
-            "missing: apply migration 005",
-        );
-    }
-    for function in internal {
-        let (ok, detail) = judge(function, false, function.definer);
-        report.push(
-            Section::Security,
-            format!("function {}", function.name),
-            ok,
-            detail,
-        );
-    }
+    let drifted: Vec<String> = internal
+        .iter()
+        .filter_map(|f| match judge(f, false, f.definer) {
+            (true, _) => None,
+            (false, detail) => Some(format!("{}: {detail}", f.name)),
+        })
+        .collect();
+    let (ok, detail) = if internal.is_empty() {
+        (false, "missing: apply migration 005".to_owned())
+    } else if drifted.is_empty() {
+        (
+            true,
+            format!(
+                "{} functions; PUBLIC, anon and authenticated may not execute them; {PINNED}",
+                internal.len()
+            ),
+        )
+    } else {
+        (false, drifted.join(" | "))
+    };
+    report.push(
+        Section::Security,
+        "functions of schema assistant_db",
+        ok,
+        detail,
+    );
     Ok(())
 }
 
