@@ -177,6 +177,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_blank constant text := assistant_db.white_space();
+    v_keys constant text[] := ARRAY['number', 'source', 'url'];
     v_count integer;
     v_size integer;
     v_item jsonb;
@@ -197,23 +198,24 @@ BEGIN
         IF pg_catalog.jsonb_typeof(v_item) <> 'object' THEN
             RETURN ARRAY[v_at, 'must be a JSON object', pg_catalog.jsonb_typeof(v_item)];
         END IF;
-        IF v_item - 'number' - 'source' - 'url' <> '{}'::jsonb THEN
+        IF v_item - v_keys <> '{}'::jsonb THEN
             RETURN ARRAY[v_at || '.' || (
-                SELECT k FROM pg_catalog.jsonb_object_keys(v_item - 'number' - 'source' - 'url') AS k
+                SELECT k FROM pg_catalog.jsonb_object_keys(v_item - v_keys) AS k
                 ORDER BY k COLLATE "C" LIMIT 1), 'is not a known field', NULL];
         END IF;
         v_value := v_item -> 'number';
         IF v_value IS NULL OR v_value = 'null'::jsonb THEN
             RETURN ARRAY[v_at || '.number', 'is required', NULL];
         END IF;
+        v_text := v_value::text;
         IF pg_catalog.jsonb_typeof(v_value) <> 'number'
-           OR v_value::text !~ '^[0-9]+$'
-           OR v_value::text::numeric > 4294967295 THEN
+           OR v_text !~ '^[0-9]{1,10}$'
+           OR v_text::bigint > 4294967295 THEN
             RETURN ARRAY[v_at || '.number', 'must be a whole number from 1 to 4294967295',
-                         pg_catalog.left(v_value::text, 40)];
+                         pg_catalog.left(v_text, 40)];
         END IF;
-        IF v_value::text::numeric < 1 THEN
-            RETURN ARRAY[v_at || '.number', 'must be at least 1', v_value::text];
+        IF v_text = '0' THEN
+            RETURN ARRAY[v_at || '.number', 'must be at least 1', v_text];
         END IF;
         v_value := v_item -> 'source';
         IF v_value IS NULL OR v_value = 'null'::jsonb THEN
