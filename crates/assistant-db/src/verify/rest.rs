@@ -191,7 +191,7 @@ async fn public_key_refusals(store: &RestStore, role: KeyRole, report: &mut Repo
             }
             // No table is closed with row-level security alone, but a table with no row
             // for this key shows nothing either.
-            Ok(body) if method_is_read(&action) && shows_no_row(&body) => {
+            Ok(body) if method_is_read(action) && shows_no_row(&body) => {
                 (true, "answers, with no row".to_owned())
             }
             Ok(_) | Err(Error::CheckViolation { .. }) => (
