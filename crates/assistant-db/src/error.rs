@@ -208,10 +208,11 @@ pub(crate) fn refusal_of(detail: &str) -> Option<ValidationError> {
     Some(ValidationError::new(field, refusal.rule))
 }
 
-/// A server message with its hint, which says what to do (`… (hint: turn … on with …)`).
-pub(crate) fn with_hint(message: &str, hint: Option<&str>) -> String {
+/// A server message with its hint, which says what to do, written as the REST transport
+/// writes it (`… (hint: …)`).
+fn with_hint(message: &str, hint: Option<&str>) -> String {
     match hint.filter(|h| !h.is_empty()) {
-        Some(hint) => format!("{message} ({hint})"),
+        Some(hint) => format!("{message} (hint: {hint})"),
         None => message.to_owned(),
     }
 }

@@ -39,7 +39,7 @@ use uuid::Uuid;
 
 use super::postgres::decode_row;
 use crate::config::Secret;
-use crate::error::{column_of_check, refusal_of, with_hint as and_hint, Error, Result};
+use crate::error::{column_of_check, refusal_of, Error, Result};
 use crate::metrics::{self, Metrics, MetricsFilter};
 use crate::model::limits::{jsonb_text_len, MAX_CALL_BYTES, MAX_CALL_ROWS};
 use crate::model::{Escalation, Interaction, KnowledgeDocument};
@@ -556,10 +556,10 @@ impl RestStore {
         let mut others = Vec::new();
         for escalation in escalations {
             let row = to_string(escalation)?;
-            let row = (cost(&row), row);
+            let row_cost = cost(&row);
             match escalation.interaction_id.filter(|id| in_call.contains(id)) {
-                Some(id) => attached.entry(id).or_default().push((row.1, row.0)),
-                None => others.push((row.1, row.0)),
+                Some(id) => attached.entry(id).or_default().push((row, row_cost)),
+                None => others.push((row, row_cost)),
             }
         }
         let mut batches: Vec<Batch> = Vec::new();
@@ -994,8 +994,8 @@ pub fn error_from_response(status: StatusCode, body: &[u8], what: &str, role: Ke
             table: name(1),
         },
         // The migrations' functions refuse with their own words, which say what to do.
-        Some("42501") if message.starts_with("interaction_metrics:") => {
-            Error::PermissionDenied(format!("{what}: {}", and_hint(&message, hint.as_deref())))
+        Some(c @ "42501") if message.starts_with("interaction_metrics:") => {
+            Error::PermissionDenied(with_hint(what, &message, hint.as_deref(), c))
         }
         Some("42501") => Error::PermissionDenied(refusal(what, role, &message)),
         Some(c @ ("PGRST301" | "PGRST302" | "PGRST303")) => Error::Auth(format!(
