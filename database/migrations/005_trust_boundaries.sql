@@ -7,7 +7,7 @@
 --     assistant_db.escalation_problems(row), assistant_db.knowledge_document_problems(row)
 --     and assistant_db.citations_problem(jsonb). Each returns the rules a row breaks as
 --     (field, rule, got). The validating write function and the data-quality report both
---     use them, so a row the writer refuses is exactly a row the report counts;
+--     use them, so a value the writer refuses is a value the report counts;
 --   * public.log_interactions(jsonb, jsonb) validates every row before it writes
 --     anything: JSON-level rules (an object, no unknown key, each value of the JSON type
 --     the Rust model accepts, a string "NaN" is not a number) and then the value rules.
@@ -25,7 +25,8 @@
 --     (service_role only);
 --   * _sqlx_migrations and every other table or view beyond the spec are closed to anon
 --     and authenticated; EXECUTE is revoked from PUBLIC on every function of ours; every
---     one pins search_path to pg_catalog, pg_temp and names everything schema-qualified.
+--     one pins search_path to pg_catalog, pg_temp and names every table and function of
+--     ours with its schema.
 --
 -- The spec's tables, columns, indexes and constraints are not changed. Idempotent: it
 -- may be pasted into the SQL editor any number of times, and pasted again after an

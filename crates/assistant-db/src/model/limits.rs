@@ -1,7 +1,8 @@
 //! Size limits the model shares with the database's validating functions (migration 005).
 //!
-//! The same numbers are written in `database/migrations/005_trust_boundaries.sql`; a
-//! test there compares them. JSON sizes are measured as PostgreSQL prints a `jsonb`
+//! The same numbers are written in `database/migrations/005_trust_boundaries.sql`; the
+//! tests `trust_boundary` and `rest_trust` break each limit on both sides and compare
+//! the refusals. JSON sizes are measured as PostgreSQL prints a `jsonb`
 //! value (`octet_length(value::text)`), which [`jsonb_text_len`] computes from the
 //! compact JSON serde writes, so that a client can tell in advance what the server will
 //! count.
