@@ -43,6 +43,8 @@ enum Command {
     Interactions(commands::interactions::Args),
     /// Dashboard metrics, computed by PostgreSQL.
     Metrics(commands::metrics::Args),
+    /// Let the public key read metrics (whole hours, small groups suppressed), or not.
+    PublicMetrics(commands::public_metrics::Args),
     /// Fill the database with realistic synthetic assistant traffic.
     Demo(commands::demo::Args),
     /// Inspect the logger's durable spool and its dead letters.
@@ -105,6 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => commands::export::run(&config, args).await,
         Command::Interactions(args) => commands::interactions::run(&config, args).await,
         Command::Metrics(args) => commands::metrics::run(&config, args).await,
+        Command::PublicMetrics(args) => commands::public_metrics::run(&config, args).await,
         Command::Demo(args) => commands::demo::run(&config, args).await,
         Command::Spool(args) => commands::spool::run(&config, args).await,
         Command::Serve(args) => commands::serve::run(&config, args).await,

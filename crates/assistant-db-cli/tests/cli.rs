@@ -140,7 +140,7 @@ async fn verify_exits_non_zero_and_names_the_drift() {
         text.contains("✗ index idx_interactions_mode: missing"),
         "{text}"
     );
-    assert!(text.contains("FAILED: 65 passed, 1 failed"), "{text}");
+    assert!(text.contains("FAILED: 86 passed, 1 failed"), "{text}");
 }
 
 #[test]

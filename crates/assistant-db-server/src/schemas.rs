@@ -262,6 +262,42 @@ pub struct Metrics {
     pipeline: Pipeline,
     /// Counts per time bucket, oldest first.
     timeseries: Vec<BucketCount>,
+    /// Interactions per tenth of a valid confidence; a bin is null when suppressed.
+    confidence_histogram: Vec<Option<i64>>,
+    /// Matching interactions left out of an aggregate their value would corrupt.
+    excluded: Excluded,
+    /// Groups of fewer than 10 rows left out for the public key.
+    suppressed: Suppressed,
+}
+
+/// Interactions left out of one aggregate each (they still count in every total).
+#[derive(Serialize, ToSchema)]
+pub struct Excluded {
+    /// A confidence outside [0, 1], NaN or infinite.
+    confidence_score: Option<i64>,
+    /// A negative processing time.
+    processing_time_ms: Option<i64>,
+    /// No timestamp, an infinite one, or one more than 5 minutes ahead.
+    timestamp: Option<i64>,
+}
+
+/// Groups of fewer than 10 rows left out of each breakdown (public key only).
+#[derive(Serialize, ToSchema)]
+pub struct Suppressed {
+    /// Modes left out.
+    by_mode: i64,
+    /// Intents left out.
+    by_intent: i64,
+    /// Categories left out.
+    by_intent_category: i64,
+    /// Trigger types left out.
+    escalations_by_trigger: i64,
+    /// Buckets left out.
+    timeseries: i64,
+    /// Histogram bins shown as null.
+    confidence_histogram: i64,
+    /// 1 when the session counts are suppressed.
+    sessions: i64,
 }
 
 /// Mean and percentiles; null when no value is known.

@@ -80,6 +80,10 @@ pub struct ServerOptions {
     pub max_rows: Option<u32>,
     /// Start on an empty database instead of a migrated one.
     pub unmigrated: bool,
+    /// `PGRST_ROLE_SETTINGS`, e.g. `{"anon": {"statement_timeout": 3000}}`: postrust applies
+    /// a role's statement_timeout only from here, where PostgREST reads the role's own
+    /// settings (`ALTER ROLE anon SET statement_timeout`).
+    pub role_settings: Option<&'static str>,
 }
 
 /// A running `postrust` on its own database; stopped when dropped.
@@ -283,6 +287,9 @@ fn spawn(
         .stderr(err);
     if let Some(max_rows) = options.max_rows {
         command.env("PGRST_DB_MAX_ROWS", max_rows.to_string());
+    }
+    if let Some(settings) = options.role_settings {
+        command.env("PGRST_ROLE_SETTINGS", settings);
     }
     command.spawn().unwrap_or_else(|e| {
         panic!(

@@ -26,6 +26,7 @@ use crate::query::{
 };
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
 use crate::store::{EncodedEntry, PgStore, RestOptions, RestStore, Staged, Store};
+use crate::verify::data::DataReport;
 use crate::verify::Report;
 
 /// Rows fetched per round trip when exporting.
@@ -235,6 +236,11 @@ impl Client {
     /// The validation checklist, as far as the transport can see.
     pub async fn verify(&self) -> Report {
         self.store.verify().await
+    }
+
+    /// How many stored rows break each rule of the model; see [`DataReport::passed`].
+    pub async fn data_quality(&self) -> Result<DataReport> {
+        self.store.data_quality().await
     }
 
     /// Every matching interaction, newest first, fetched a page at a time.

@@ -140,6 +140,8 @@ pub(crate) struct DbFailure {
     pub constraint: Option<String>,
     /// The column the error is about, when known.
     pub column: Option<String>,
+    /// The HINT line: what to do about it.
+    pub hint: Option<String>,
 }
 
 impl From<DbFailure> for Error {
@@ -165,8 +167,8 @@ impl From<DbFailure> for Error {
                 table,
                 column: f.column.unwrap_or_default(),
             },
-            "42501" => Error::PermissionDenied(f.message),
-            VALIDATION => match f.detail.as_deref().and_then(refusal_of_a_field) {
+            "42501" => Error::PermissionDenied(with_hint(&f.message, f.hint.as_deref())),
+            VALIDATION => match f.detail.as_deref().and_then(refusal_of) {
                 Some(refusal) => Error::Validation(refusal),
                 None => Error::Database {
                     code: Some(f.code),
@@ -186,9 +188,11 @@ impl From<DbFailure> for Error {
 /// with a DETAIL naming the field and the rule (`invalid_parameter_value`).
 const VALIDATION: &str = "22023";
 
-/// Reads the DETAIL of a refused value: `{"table", "index", "field", "rule"}`, the field
-/// given as `interactions[3].confidence_score`.
-fn refusal_of_a_field(detail: &str) -> Option<ValidationError> {
+/// The validation error in the DETAIL of a refusal by the migrations' functions
+/// (`log_interactions`, `interaction_metrics`): a JSON object with `field` and `rule`,
+/// and `table` and `index` when a row is at fault. The field becomes the row's JSON path,
+/// `interactions[3].confidence_score`. Any other DETAIL is not such a refusal.
+pub(crate) fn refusal_of(detail: &str) -> Option<ValidationError> {
     #[derive(serde::Deserialize)]
     struct Refusal {
         table: Option<String>,
@@ -198,11 +202,19 @@ fn refusal_of_a_field(detail: &str) -> Option<ValidationError> {
     }
     let refusal: Refusal = serde_json::from_str(detail).ok()?;
     let field = match (refusal.table, refusal.index) {
+        (Some(table), Some(index)) if refusal.field.is_empty() => format!("{table}[{index}]"),
         (Some(table), Some(index)) => format!("{table}[{index}].{}", refusal.field),
-        (Some(table), None) => format!("{table}.{}", refusal.field),
         _ => refusal.field,
     };
     Some(ValidationError::new(field, refusal.rule))
+}
+
+/// A server message with its hint, which says what to do (`… (hint: …)`).
+pub(crate) fn with_hint(message: &str, hint: Option<&str>) -> String {
+    match hint.filter(|h| !h.is_empty()) {
+        Some(hint) => format!("{message} (hint: {hint})"),
+        None => message.to_owned(),
+    }
 }
 
 /// SQLSTATEs that say the database cannot be reached or is not ready: connection
@@ -256,6 +268,7 @@ fn from_database_error(db: &dyn sqlx::error::DatabaseError) -> Error {
         table: pg.and_then(|e| e.table()).map(str::to_owned),
         constraint: db.constraint().map(str::to_owned),
         column: pg.and_then(|e| e.column()).map(str::to_owned),
+        hint: pg.and_then(|e| e.hint()).map(str::to_owned),
     })
 }
 
@@ -308,6 +321,28 @@ mod tests {
             failure("22023", Some("not json")),
             Error::Database { code: Some(c), .. } if c == "22023"
         ));
+    }
+
+    #[test]
+    fn refusals_of_the_functions_become_validation_errors() {
+        let row = refusal_of(
+            r#"{"rule": "must be between 0 and 1 (got 42)", "field": "confidence_score", "index": 3, "table": "interactions"}"#,
+        )
+        .expect("a refusal");
+        assert_eq!(row.field, "interactions[3].confidence_score");
+        assert_eq!(row.rule, "must be between 0 and 1 (got 42)");
+        let whole_row = refusal_of(
+            r#"{"rule": "must be a JSON object (got string)", "field": "", "index": 0, "table": "escalations"}"#,
+        )
+        .expect("a refusal");
+        assert_eq!(whole_row.field, "escalations[0]");
+        let argument = refusal_of(
+            r#"{"rule": "must hold at least 10 interactions with this key", "field": "window", "index": null, "table": null}"#,
+        )
+        .expect("a refusal");
+        assert_eq!(argument.field, "window");
+        assert_eq!(refusal_of("Failing row contains (…)"), None);
+        assert_eq!(refusal_of(r#"{"field": 1}"#), None);
     }
 
     #[test]

@@ -1,11 +1,20 @@
 //! Dashboard metrics, computed by PostgreSQL.
 //!
-//! The numbers come from one SQL function, `public.interaction_metrics` (migration
-//! `002_metrics_function.sql`), which filters `interactions` and aggregates it in the
-//! database and returns a single `jsonb` object. The REST transport calls the same function
-//! by RPC, so this module only binds the filter and gives the object types. It never
-//! fetches rows to count them in Rust. The structs' field names are the object's keys,
-//! so serializing a [`Metrics`] gives back the function's object.
+//! The numbers come from one SQL function, `public.interaction_metrics` (migrations 002
+//! and 005), which filters `interactions` and aggregates it in the database and returns
+//! a single `jsonb` object. The REST transport calls the same function by RPC, so this
+//! module only binds the filter and gives the object types. It never fetches rows to
+//! count them in Rust. The structs' field names are the object's keys, so serializing a
+//! [`Metrics`] gives back the function's object.
+//!
+//! Rows another writer stored outside the model's rules (a NaN confidence, a negative
+//! time, no timestamp) count in every total and are left out of the aggregates they
+//! would corrupt; [`Metrics::excluded`] says how many. Fields added after 002 are
+//! `#[serde(default)]`, so an older database's object still reads.
+//!
+//! The public key may read metrics only while the database owner allows it
+//! ([`PgStore::set_public_metrics`](crate::store::PgStore::set_public_metrics)); then only for whole-hour windows, with every group of
+//! fewer than 10 rows suppressed ([`Metrics::suppressed`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -134,8 +143,56 @@ pub struct Metrics {
     pub sessions: Sessions,
     /// Share of interactions that reached each pipeline step.
     pub pipeline: Pipeline,
-    /// Counts per time bucket, oldest first; interactions without a timestamp are left out.
+    /// Counts per time bucket, oldest first; interactions without a finite timestamp at
+    /// most 5 minutes ahead are left out.
     pub timeseries: Vec<BucketCount>,
+    /// Interactions per tenth of a valid `confidence_score`, from `[0, 0.1)` to
+    /// `[0.9, 1.0]`; a bin is `None` when suppressed for the public key.
+    #[serde(default)]
+    pub confidence_histogram: Vec<Option<i64>>,
+    /// How many matching interactions were left out of an aggregate their value would
+    /// corrupt.
+    #[serde(default)]
+    pub excluded: Excluded,
+    /// How many groups were left out because they held fewer than 10 rows (public key).
+    #[serde(default)]
+    pub suppressed: Suppressed,
+}
+
+/// Interactions whose value breaks the model's rules, left out of one aggregate each
+/// (they still count in every total). `None` when suppressed for the public key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Excluded {
+    /// A `confidence_score` outside `[0, 1]`, NaN or infinite: left out of the averages
+    /// and the histogram.
+    pub confidence_score: Option<i64>,
+    /// A negative `processing_time_ms`: left out of its mean and percentiles.
+    pub processing_time_ms: Option<i64>,
+    /// No `timestamp`, an infinite one, or one more than 5 minutes ahead: left out of the
+    /// timeseries.
+    pub timestamp: Option<i64>,
+}
+
+/// Groups of fewer than 10 rows left out of each breakdown, so that no answer to the
+/// public key describes a handful of customers; all zero for the secret key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Suppressed {
+    /// Modes left out of `by_mode`.
+    pub by_mode: i64,
+    /// Intents left out of `by_intent`.
+    pub by_intent: i64,
+    /// Categories left out of `by_intent_category`.
+    pub by_intent_category: i64,
+    /// Trigger types left out of `escalations_by_trigger`.
+    pub escalations_by_trigger: i64,
+    /// Buckets left out of `timeseries`.
+    pub timeseries: i64,
+    /// Histogram bins shown as `None`.
+    pub confidence_histogram: i64,
+    /// 1 when `sessions` (fewer than 10 conversations) reads 0 and 0.
+    pub sessions: i64,
 }
 
 /// Mean and exact (`percentile_cont`) percentiles; all `None` when no value is known.
@@ -279,6 +336,27 @@ mod tests {
             err.rule,
             "must be one of 'hour', 'day', 'week' (got \"month\")"
         );
+    }
+
+    #[test]
+    fn an_object_without_the_later_fields_still_reads() {
+        let value = serde_json::json!({
+            "total_interactions": 0, "resolved": 0, "escalated": 0,
+            "resolution_rate": null, "escalation_rate": null, "avg_confidence": null,
+            "processing_time_ms": {"avg": null, "p50": null, "p95": null, "p99": null},
+            "by_mode": [], "by_intent": [], "by_intent_category": [],
+            "escalations_by_trigger": [], "sessions": {"total": 0, "contained": 0},
+            "pipeline": {
+                "step_1_intent_completed": null, "step_2_routing_decision": null,
+                "step_3_retrieval_performed": null, "step_4_response_generated": null,
+                "step_5_confidence_score": null, "step_6_escalation_triggered": null
+            },
+            "timeseries": []
+        });
+        let m = decode(value).expect("an object of migration 002");
+        assert!(m.confidence_histogram.is_empty());
+        assert_eq!(m.excluded, Excluded::default());
+        assert_eq!(m.suppressed, Suppressed::default());
     }
 
     #[test]

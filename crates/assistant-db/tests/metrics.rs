@@ -348,6 +348,11 @@ fn percentile_cont(sorted: &[f64], fraction: f64) -> Option<f64> {
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo as f64))
 }
 
+/// A confidence the model accepts: finite, within `[0, 1]`.
+fn valid_confidence(row: &Interaction) -> Option<f64> {
+    row.confidence.filter(|c| (0.0..=1.0).contains(c))
+}
+
 fn share(rows: &[&Interaction], reached: impl Fn(&Interaction) -> bool) -> Option<f64> {
     (!rows.is_empty())
         .then(|| rows.iter().filter(|r| reached(r)).count() as f64 / rows.len() as f64)
@@ -397,7 +402,7 @@ fn expected(rows: &[Interaction], escalations: &[Escalation], filter: &MetricsFi
 
     let mut times: Vec<f64> = f
         .iter()
-        .filter_map(|r| r.processing_ms.map(f64::from))
+        .filter_map(|r| r.processing_ms.filter(|ms| *ms >= 0).map(f64::from))
         .collect();
     times.sort_by(f64::total_cmp);
 
@@ -419,7 +424,7 @@ fn expected(rows: &[Interaction], escalations: &[Escalation], filter: &MetricsFi
             json!({
                 "intent_name": intent, "total": total, "resolved": resolved,
                 "escalated": escalated,
-                "avg_confidence": mean(g.iter().filter_map(|r| r.confidence)),
+                "avg_confidence": mean(g.iter().copied().filter_map(valid_confidence)),
             })
         })
         .collect();
@@ -465,6 +470,11 @@ fn expected(rows: &[Interaction], escalations: &[Escalation], filter: &MetricsFi
         .copied()
         .filter(|r| r.timestamp.is_some())
         .collect();
+    // Tenths of a valid confidence, as width_bucket numbers them; 1.0 joins the top one.
+    let mut histogram = [0usize; 10];
+    for c in f.iter().copied().filter_map(valid_confidence) {
+        histogram[((10.0 * c).floor() as usize).min(9)] += 1;
+    }
     let timeseries: Vec<Value> = group_by(&timed, |r| {
         truncate(r.timestamp.expect("timed"), filter.bucket)
     })
@@ -484,7 +494,7 @@ fn expected(rows: &[Interaction], escalations: &[Escalation], filter: &MetricsFi
         "escalated": escalated,
         "resolution_rate": rate(resolved),
         "escalation_rate": rate(escalated),
-        "avg_confidence": mean(f.iter().filter_map(|r| r.confidence)),
+        "avg_confidence": mean(f.iter().copied().filter_map(valid_confidence)),
         "processing_time_ms": {
             "avg": mean(times.iter().copied()),
             "p50": percentile_cont(&times, 0.5),
@@ -505,6 +515,16 @@ fn expected(rows: &[Interaction], escalations: &[Escalation], filter: &MetricsFi
             "step_6_escalation_triggered": share(&f, |r| r.step_6 == Some(true)),
         },
         "timeseries": timeseries,
+        "confidence_histogram": histogram,
+        "excluded": {
+            "confidence_score": f.iter().filter(|r| r.confidence.is_some() && valid_confidence(r).is_none()).count(),
+            "processing_time_ms": f.iter().filter(|r| r.processing_ms.is_some_and(|ms| ms < 0)).count(),
+            "timestamp": f.len() - timed.len(),
+        },
+        "suppressed": {
+            "by_mode": 0, "by_intent": 0, "by_intent_category": 0, "escalations_by_trigger": 0,
+            "timeseries": 0, "confidence_histogram": 0, "sessions": 0,
+        },
     })
 }
 
@@ -636,6 +656,9 @@ async fn the_function_object_has_exactly_the_documented_keys() {
         "sessions",
         "pipeline",
         "timeseries",
+        "confidence_histogram",
+        "excluded",
+        "suppressed",
     ];
     top.sort();
     assert_eq!(keys(&object), top);
@@ -671,6 +694,15 @@ async fn the_function_object_has_exactly_the_documented_keys() {
         ["bucket", "escalated", "resolved", "total"]
     );
     assert_eq!(keys(&object["pipeline"]).len(), 6);
+    assert_eq!(
+        keys(&object["excluded"]),
+        ["confidence_score", "processing_time_ms", "timestamp"]
+    );
+    assert_eq!(keys(&object["suppressed"]).len(), 7);
+    assert_eq!(
+        object["confidence_histogram"].as_array().map(Vec::len),
+        Some(10)
+    );
 
     // The typed result serializes back to the same object (the CLI's `--json`).
     let fetched = PgStore::metrics_in(&pool, &MetricsFilter::default())

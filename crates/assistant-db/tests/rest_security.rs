@@ -1,6 +1,7 @@
 //! Row-level security over the REST API, against a real PostgREST-compatible server:
-//! the public key logs and reads metrics but reads, changes and deletes no row; the secret
-//! key does everything; bad keys are typed errors; no key ever shows.
+//! the public key logs (and reads metrics only when allowed) but reads, changes and
+//! deletes no row; the secret key does everything; bad keys are typed errors; no key ever
+//! shows. The public key's limits in detail: `rest_trust.rs`.
 
 mod common;
 
@@ -201,7 +202,7 @@ async fn the_public_key_reads_no_row_and_changes_none() {
 }
 
 #[tokio::test]
-async fn the_public_key_logs_through_the_function_and_reads_metrics() {
+async fn the_public_key_logs_through_the_function_and_reads_metrics_only_when_allowed() {
     let server = RestServer::start().await;
     seed(&server).await;
     let public = server.client(Role::Anon);
@@ -233,14 +234,18 @@ async fn the_public_key_logs_through_the_function_and_reads_metrics() {
         .await
         .expect("again");
     assert_eq!((again.interactions, again.escalations), (0, 0));
-    // The function still validates for the public key: atomic, nothing written.
+    // The function still validates for the public key: atomic, nothing written. It may
+    // escalate only interactions of the same call or of the last hour (migration 005).
     let dangling = Escalation::new(Uuid::now_v7(), "x", "y").expect("valid");
     let other = interaction("orphan test", Outcome::Resolved);
     let err = public
         .log(std::slice::from_ref(&other), &[dangling])
         .await
         .expect_err("dangling escalation");
-    assert!(matches!(err, Error::ForeignKey { .. }), "{err:?}");
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field == "escalations[0].interaction_id"),
+        "{err:?}"
+    );
 
     let stored: (i64, i64, bool) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM interactions), (SELECT count(*) FROM escalations), \
@@ -252,10 +257,18 @@ async fn the_public_key_logs_through_the_function_and_reads_metrics() {
     .expect("count");
     assert_eq!(stored, (3, 2, false));
 
-    let metrics = public
+    // Metrics for the public key are off until the database owner turns them on.
+    match public.metrics(&MetricsFilter::default()).await {
+        Err(Error::PermissionDenied(message)) => {
+            assert!(message.contains("metrics are off"), "{message}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let secret = server.client(Role::ServiceRole);
+    let metrics = secret
         .metrics(&MetricsFilter::default())
         .await
-        .expect("the public key reads metrics");
+        .expect("the secret key reads metrics");
     assert_eq!(
         (
             metrics.total_interactions,
@@ -264,7 +277,7 @@ async fn the_public_key_logs_through_the_function_and_reads_metrics() {
         ),
         (3, 1, 2)
     );
-    let dispute = public
+    let dispute = secret
         .metrics(&MetricsFilter {
             intent: Some("dispute".into()),
             ..MetricsFilter::default()
@@ -279,16 +292,8 @@ async fn the_public_key_logs_through_the_function_and_reads_metrics() {
             .map(|t| t.trigger_type.as_str()),
         Some("sensitive")
     );
-    // The same numbers as the secret key and as the direct transport.
-    let secret = server.client(Role::ServiceRole);
+    // The same numbers as the direct transport.
     let direct = Client::from_pool(server.pool.clone());
-    assert_eq!(
-        secret
-            .metrics(&MetricsFilter::default())
-            .await
-            .expect("secret"),
-        metrics
-    );
     assert_eq!(
         direct
             .metrics(&MetricsFilter::default())
@@ -534,13 +539,24 @@ async fn verify_over_rest_checks_what_the_api_shows_and_names_what_needs_databas
         for table in ["interactions", "escalations", "knowledge_documents"] {
             assert!(report.check(&format!("table {table}")).is_some(), "{text}");
         }
+        let metrics_detail = if role == Role::Anon {
+            "public metrics are off: refused to this key"
+        } else {
+            "2 interactions"
+        };
         assert!(
             report
                 .check("metrics through interaction_metrics")
-                .is_some_and(|c| c.ok && c.detail.contains("2 interactions")),
+                .is_some_and(|c| c.ok && c.detail.contains(metrics_detail)),
             "{text}"
         );
         if role == Role::Anon {
+            for refused in [
+                "✓ the public (anon) key cannot read the migration history",
+                "✓ the public (anon) key cannot read the data-quality report",
+            ] {
+                assert!(text.contains(refused), "{text}");
+            }
             assert!(
                 text.contains("✓ the public (anon) key cannot delete interactions"),
                 "{text}"

@@ -51,7 +51,7 @@ async fn passes_on_a_freshly_migrated_database() {
     let report = verify_after("").await;
     assert!(report.passed(), "{report}");
     assert!(
-        report.to_string().ends_with("OK: 66 passed, 0 failed"),
+        report.to_string().ends_with("OK: 87 passed, 0 failed"),
         "{report}"
     );
     assert!(
@@ -192,8 +192,10 @@ async fn catches_a_dropped_not_null() {
 #[tokio::test]
 async fn catches_a_changed_default_and_a_missing_table() {
     let report = verify_after(
+        // The rule functions of migration 005 take the table's row type: CASCADE drops
+        // them with it (pasting 005 again restores them).
         "ALTER TABLE interactions ALTER COLUMN step_1_intent_completed SET DEFAULT true; \
-         DROP TABLE knowledge_documents",
+         DROP TABLE knowledge_documents CASCADE",
     )
     .await;
     assert_fails(

@@ -8,6 +8,7 @@ pub mod local;
 pub mod log;
 pub mod metrics;
 pub mod migrate;
+pub mod public_metrics;
 pub mod records;
 pub mod schema;
 pub mod serve;

@@ -12,6 +12,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::limits::{jsonb_text_len, MAX_CITATIONS, MAX_CITATIONS_JSON_BYTES};
 use super::{Citation, Rule};
 
 /// A `BOOLEAN DEFAULT FALSE` column: `null` reads as `false`.
@@ -47,12 +48,36 @@ pub(crate) fn citation_number<'de, D: Deserializer<'de>>(d: D) -> Result<NonZero
     })
 }
 
-/// The `citations` array: objects only, like every record.
+/// The `citations` array: objects only, like every record; at most [`MAX_CITATIONS`]
+/// of them in at most [`MAX_CITATIONS_JSON_BYTES`].
 pub(crate) fn citations<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Vec<Citation>>, D::Error> {
-    let list = Option::<Vec<ObjectOnly<Citation>>>::deserialize(d)?;
-    Ok(list.map(|items| items.into_iter().map(|c| c.0).collect()))
+    let Some(list) = Option::<Vec<ObjectOnly<Citation>>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let list: Vec<Citation> = list.into_iter().map(|c| c.0).collect();
+    citation_limits(&list).map_err(de::Error::custom)?;
+    Ok(Some(list))
+}
+
+/// The list-wide rules of `citations`: how many, and how large as JSON.
+pub(crate) fn citation_limits(list: &[Citation]) -> Result<(), Rule> {
+    if list.len() > MAX_CITATIONS {
+        return Err(Rule::TooMany {
+            max: MAX_CITATIONS,
+            what: "citations",
+            got: list.len(),
+        });
+    }
+    let got = serde_json::to_string(list).map_or(usize::MAX, |json| jsonb_text_len(&json));
+    if got > MAX_CITATIONS_JSON_BYTES {
+        return Err(Rule::TooLarge {
+            max: MAX_CITATIONS_JSON_BYTES,
+            got,
+        });
+    }
+    Ok(())
 }
 
 /// A `T` read only from a JSON object; derived structs would also take a positional array.

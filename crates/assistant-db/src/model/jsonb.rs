@@ -3,9 +3,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::limits::{jsonb_text_len, MAX_METADATA_JSON_BYTES};
 use super::Rule;
 
-/// Any JSON value PostgreSQL `jsonb` accepts: no `\u0000` in any string or object key.
+/// Any JSON value PostgreSQL `jsonb` accepts (no `\u0000` in any string or object key)
+/// that takes at most [`MAX_METADATA_JSON_BYTES`] as PostgreSQL prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "Value", into = "Value")]
 pub struct Jsonb(Value);
@@ -13,10 +15,17 @@ pub struct Jsonb(Value);
 impl Jsonb {
     /// Parses `value`, or names the rule it breaks.
     pub fn parse(value: Value) -> Result<Self, Rule> {
-        match find_nul(&value, String::new()) {
-            Some(pointer) => Err(Rule::NulInJson { pointer }),
-            None => Ok(Self(value)),
+        if let Some(pointer) = find_nul(&value, String::new()) {
+            return Err(Rule::NulInJson { pointer });
         }
+        let got = json_len(&value);
+        if got > MAX_METADATA_JSON_BYTES {
+            return Err(Rule::TooLarge {
+                max: MAX_METADATA_JSON_BYTES,
+                got,
+            });
+        }
+        Ok(Self(value))
     }
 
     /// The JSON value.
@@ -28,6 +37,11 @@ impl Jsonb {
     pub fn into_inner(self) -> Value {
         self.0
     }
+}
+
+/// The bytes PostgreSQL's text form of `value` takes (`Display` writes compact JSON).
+pub(crate) fn json_len(value: &Value) -> usize {
+    jsonb_text_len(&value.to_string())
 }
 
 /// The JSON pointer of the first string or key holding a NUL, if any.
@@ -102,6 +116,22 @@ mod tests {
         assert_eq!(
             pointer_of(json!({"a/b": {"k\u{0}": 1}})),
             Some("/a~1b/k\\u0000".into())
+        );
+    }
+
+    #[test]
+    fn size_is_limited_as_postgresql_prints_it() {
+        // {"k": "…"}: 9 bytes around the string.
+        let fits = json!({ "k": "x".repeat(MAX_METADATA_JSON_BYTES - 9) });
+        assert_eq!(json_len(&fits), MAX_METADATA_JSON_BYTES);
+        assert!(Jsonb::parse(fits).is_ok());
+        let over = json!({ "k": "x".repeat(MAX_METADATA_JSON_BYTES - 8) });
+        assert_eq!(
+            Jsonb::parse(over).map_err(|r| r.to_string()),
+            Err(format!(
+                "must be at most {MAX_METADATA_JSON_BYTES} bytes of JSON (got {})",
+                MAX_METADATA_JSON_BYTES + 1
+            ))
         );
     }
 

@@ -13,6 +13,7 @@ mod escalation;
 mod interaction;
 mod jsonb;
 mod knowledge_document;
+pub mod limits;
 mod numbers;
 mod text;
 
@@ -99,6 +100,24 @@ pub enum Rule {
     InvalidTimestamp {
         /// Why the text did not parse.
         reason: String,
+    },
+    /// A list with more entries than allowed.
+    #[error("must hold at most {max} {what} (got {got})")]
+    TooMany {
+        /// The most entries allowed.
+        max: usize,
+        /// What the entries are, in the plural (`citations`).
+        what: &'static str,
+        /// How many there are.
+        got: usize,
+    },
+    /// A JSON value larger than allowed, measured as PostgreSQL prints it.
+    #[error("must be at most {max} bytes of JSON (got {got})")]
+    TooLarge {
+        /// The most bytes allowed.
+        max: usize,
+        /// The value's size in bytes.
+        got: usize,
     },
 }
 

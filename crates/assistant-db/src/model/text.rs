@@ -4,9 +4,11 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::limits::MAX_TEXT_CHARS;
 use super::Rule;
 
-/// A string PostgreSQL `text` accepts: anything without a NUL character.
+/// A string for a `TEXT` column: no NUL character (PostgreSQL `text` cannot hold one) and
+/// at most [`MAX_TEXT_CHARS`] characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Text(String);
@@ -50,9 +52,22 @@ fn reject_nul(value: &str) -> Result<(), Rule> {
     }
 }
 
+/// PostgreSQL counts lengths in characters, not bytes.
+fn reject_longer_than(value: &str, max: usize) -> Result<(), Rule> {
+    // Bytes bound characters from above: most values never need counting.
+    if value.len() <= max {
+        return Ok(());
+    }
+    match value.chars().count() {
+        got if got > max => Err(Rule::TooLong { max, got }),
+        _ => Ok(()),
+    }
+}
+
 impl TextType for Text {
     fn parse_text(value: String) -> Result<Self, Rule> {
         reject_nul(&value)?;
+        reject_longer_than(&value, MAX_TEXT_CHARS)?;
         Ok(Self(value))
     }
     fn text(&self) -> &str {
@@ -66,11 +81,7 @@ impl TextType for Text {
 impl<const N: usize> TextType for VarChar<N> {
     fn parse_text(value: String) -> Result<Self, Rule> {
         reject_nul(&value)?;
-        // PostgreSQL counts VARCHAR length in characters, not bytes.
-        let got = value.chars().count();
-        if got > N {
-            return Err(Rule::TooLong { max: N, got });
-        }
+        reject_longer_than(&value, N)?;
         Ok(Self(value))
     }
     fn text(&self) -> &str {
@@ -180,6 +191,23 @@ mod tests {
         assert_eq!(text.as_str(), "héllo");
         assert_eq!(text.to_string(), "héllo");
         assert_eq!(AsRef::<str>::as_ref(&text), "héllo");
+    }
+
+    #[test]
+    fn text_is_limited_in_characters() {
+        let at_limit = "é".repeat(MAX_TEXT_CHARS);
+        assert!(Text::parse(at_limit.clone()).is_ok());
+        assert_eq!(
+            Text::parse(format!("{at_limit}x")),
+            Err(Rule::TooLong {
+                max: MAX_TEXT_CHARS,
+                got: MAX_TEXT_CHARS + 1
+            })
+        );
+        assert_eq!(
+            RequiredText::parse("x".repeat(MAX_TEXT_CHARS + 2)).map_err(|r| r.to_string()),
+            Err("must be at most 32768 characters (got 32770)".into())
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::query::{
     InteractionDetail, InteractionQuery, Page, RecentEscalation, Upserted, Written,
 };
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
+use crate::verify::data::DataReport;
 use crate::verify::Report;
 
 pub use postgres::PgStore;
@@ -119,6 +120,9 @@ pub trait Store: fmt::Debug + Send + Sync {
 
     /// The validation checklist, as far as this transport can see.
     async fn verify(&self) -> Report;
+
+    /// How many stored rows break each rule of the model (`data_quality_report()`).
+    async fn data_quality(&self) -> Result<DataReport>;
 }
 
 /// A write begun by [`Store::stage_interactions`], waiting to be committed.

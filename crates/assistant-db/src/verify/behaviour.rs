@@ -92,12 +92,13 @@ pub(super) async fn check(conn: &mut PgConnection, report: &mut Report) -> Resul
     Ok(())
 }
 
-type Step<'c, T> = std::pin::Pin<
+/// One step of a check, run on the transaction's connection.
+pub(super) type Step<'c, T> = std::pin::Pin<
     Box<dyn std::future::Future<Output = std::result::Result<T, sqlx::Error>> + Send + 'c>,
 >;
 
 /// Runs `step` inside a savepoint; keeps its effects when `keep`, else rolls them back.
-async fn savepoint<T>(
+pub(super) async fn savepoint<T>(
     tx: &mut Transaction<'_, Postgres>,
     step: impl for<'c> FnOnce(&'c mut PgConnection) -> Step<'c, T>,
     keep: bool,

@@ -5,11 +5,14 @@
 //! prove that the constraints work: a bad enum value is rejected, the foreign key
 //! cascades, the UNIQUE key holds, a row can be written and read back. The behavioural
 //! checks run inside one transaction that is rolled back, so `verify` leaves nothing.
-//! Objects beyond the spec are listed, never failures.
+//! Objects beyond the spec are listed, never failures. The Security section checks the
+//! trust boundary of migrations 004 and 005 and fails on drift;
+//! [`data`] is the data-quality report of `verify --data`.
 //!
 //! Over Supabase's REST API, [`rest::verify`] checks what the API can show and lists
 //! the rest as needing `DATABASE_URL`.
 
+pub mod data;
 pub mod expected;
 pub mod rest;
 
@@ -36,7 +39,8 @@ pub enum Section {
     Indexes,
     /// Primary keys, CHECK enums, the foreign key, the UNIQUE key.
     Constraints,
-    /// What each API key may do (REST transport).
+    /// The trust boundary: row-level security, grants, the API functions' rights and
+    /// search_path, timeouts, and what the public key can do.
     Security,
     /// Constraints that really reject, cascade that really deletes, insert and read back.
     Behaviour,
@@ -180,6 +184,7 @@ pub async fn verify(conn: &mut PgConnection) -> Result<Report> {
     check_indexes(conn, &mut report).await?;
     check_constraints(conn, &mut report).await?;
     behaviour::check(conn, &mut report).await?;
+    security::check(conn, &mut report).await?;
     list_functions(conn, &mut report).await?;
     list_row_security(conn, &mut report).await?;
     Ok(report)
@@ -631,6 +636,7 @@ async fn list_row_security(conn: &mut PgConnection, report: &mut Report) -> Resu
 }
 
 mod behaviour;
+mod security;
 
 #[cfg(test)]
 mod tests {

@@ -3,9 +3,12 @@
 //! PostgREST exposes rows and functions, not the catalog, so the column, index and
 //! constraint checks cannot run over it. What it can show is checked for real: the key
 //! is accepted and the migrations' functions are there, each table is reachable with the
-//! secret key and hidden from the public key, the public key cannot change a row, the
-//! functions validate, metrics answer. Every probe either writes nothing (it is refused,
-//! or refers to no row) or, with the secret key only, deletes what it wrote.
+//! secret key and hidden from the public key, the public key cannot change a row, read
+//! the migration history or call the functions meant for the secret key, the functions
+//! validate (naming the row, field and rule), metrics answer the secret key and answer
+//! the public key only as the public-metrics setting says. Every probe either writes
+//! nothing (it is refused, or refers to no row) or, with the secret key only, deletes
+//! what it wrote.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -22,7 +25,7 @@ const NEEDS_DATABASE_URL: [&str; 5] = [
     "columns: types, lengths, nullability and defaults",
     "the nine indexes",
     "constraints in the catalog: primary keys, CHECK enums, foreign key, unique key",
-    "row-level security, policies and grants in the catalog",
+    "row-level security, grants, the functions' rights and search_path, role timeouts, in the catalog",
     "migration history (_sqlx_migrations)",
 ];
 
@@ -63,7 +66,7 @@ pub async fn verify(store: &RestStore) -> Report {
     } else {
         public_key_refusals(store, role, &mut report).await;
     }
-    function_checks(store, &mut report).await;
+    function_checks(store, role, &mut report).await;
     report
 }
 
@@ -154,6 +157,20 @@ async fn public_key_refusals(store: &RestStore, role: KeyRole, report: &mut Repo
             query: Vec::new(),
             body: Some(json!({ "p_documents": [] })),
         },
+        Probe {
+            action: "read the migration history",
+            method: Method::GET,
+            path: "_sqlx_migrations",
+            query: vec![("select", "version".into()), ("limit", "1".into())],
+            body: None,
+        },
+        Probe {
+            action: "read the data-quality report",
+            method: Method::POST,
+            path: "rpc/data_quality_report",
+            query: Vec::new(),
+            body: Some(json!({})),
+        },
     ];
     for Probe {
         action,
@@ -166,6 +183,17 @@ async fn public_key_refusals(store: &RestStore, role: KeyRole, report: &mut Repo
         let result = store.raw(method, path, query, body.as_ref(), action).await;
         let (ok, detail) = match result {
             Err(Error::PermissionDenied(_)) => (true, "refused (permission denied)".to_owned()),
+            // A table or function the API does not show to this key cannot be reached.
+            Err(Error::Database {
+                code: Some(code), ..
+            }) if matches!(code.as_str(), "PGRST202" | "PGRST205" | "42P01" | "42883") => {
+                (true, format!("not reachable ({code})"))
+            }
+            // No table is closed with row-level security alone, but a table with no row
+            // for this key shows nothing either.
+            Ok(body) if method_is_read(action) && shows_no_row(&body) => {
+                (true, "answers, with no row".to_owned())
+            }
             Ok(_) | Err(Error::CheckViolation { .. }) => (
                 false,
                 "allowed: apply migration 004, which revokes table privileges from the public key"
@@ -180,6 +208,16 @@ async fn public_key_refusals(store: &RestStore, role: KeyRole, report: &mut Repo
             detail,
         );
     }
+}
+
+/// Whether a probe only reads.
+fn method_is_read(action: &str) -> bool {
+    action.starts_with("read")
+}
+
+/// An answer holding no row: `[]`.
+fn shows_no_row(body: &[u8]) -> bool {
+    serde_json::from_slice::<Vec<Value>>(body).is_ok_and(|rows| rows.is_empty())
 }
 
 /// With the secret key: log an interaction with an escalation, read both back, delete
@@ -245,8 +283,9 @@ async fn write_round_trip(store: &RestStore, report: &mut Report) {
 }
 
 /// The functions every key may call: validation inside `log_interactions` (refusals
-/// write nothing, the call is atomic), and `interaction_metrics`.
-async fn function_checks(store: &RestStore, report: &mut Report) {
+/// write nothing and name the row, field and rule), and `interaction_metrics`, which the
+/// public key may call only while the database owner allows it.
+async fn function_checks(store: &RestStore, role: KeyRole, report: &mut Report) {
     let bad_mode = json!({
         "p_interactions": [{ "assistant_mode": "robot", "user_query": "assistant-db verify", "outcome": "resolved" }],
         "p_escalations": []
@@ -261,11 +300,16 @@ async fn function_checks(store: &RestStore, report: &mut Report) {
         )
         .await
     {
-        Err(Error::CheckViolation { column, .. }) if column == "assistant_mode" => {
-            (true, "refused assistant_mode = 'robot' (23514)".to_owned())
+        Err(Error::Validation(v)) if v.field == "interactions[0].assistant_mode" => {
+            (true, format!("refused: {}: {}", v.field, v.rule))
         }
         Ok(_) => (false, "accepted assistant_mode = 'robot'".to_owned()),
-        Err(e) => (false, format!("expected a check violation, got: {e}")),
+        Err(Error::CheckViolation { .. }) => (
+            false,
+            "refused by the CHECK constraint only, without naming the row: apply migration 005"
+                .to_owned(),
+        ),
+        Err(e) => (false, format!("expected a validation error, got: {e}")),
     };
     report.push(
         Section::Behaviour,
@@ -278,7 +322,7 @@ async fn function_checks(store: &RestStore, report: &mut Report) {
         "p_interactions": [],
         "p_escalations": [{ "interaction_id": Uuid::nil(), "trigger_type": "verify", "escalation_reason": "assistant-db verify" }]
     });
-    let (ok, detail) = match store
+    let result = store
         .raw(
             Method::POST,
             "rpc/log_interactions",
@@ -286,14 +330,21 @@ async fn function_checks(store: &RestStore, report: &mut Report) {
             Some(&dangling),
             "logging",
         )
-        .await
-    {
-        Err(Error::ForeignKey { .. }) => (
+        .await;
+    let (ok, detail) = match (role, result) {
+        // The secret key may escalate any stored interaction: the foreign key decides.
+        (KeyRole::Secret, Err(Error::ForeignKey { .. })) => (
             true,
             "refused an escalation whose interaction does not exist (23503)".to_owned(),
         ),
-        Ok(_) => (false, "accepted a dangling escalation".to_owned()),
-        Err(e) => (false, format!("expected a foreign key violation, got: {e}")),
+        // Any other key only those of the same call or of the last hour.
+        (KeyRole::Public | KeyRole::Other, Err(Error::Validation(v)))
+            if v.field == "escalations[0].interaction_id" =>
+        {
+            (true, format!("refused: {}: {}", v.field, v.rule))
+        }
+        (_, Ok(_)) => (false, "accepted a dangling escalation".to_owned()),
+        (_, Err(e)) => (false, format!("expected a refusal, got: {e}")),
     };
     report.push(
         Section::Behaviour,
@@ -302,15 +353,40 @@ async fn function_checks(store: &RestStore, report: &mut Report) {
         detail,
     );
 
-    let (ok, detail) = match store.metrics(&MetricsFilter::default()).await {
-        Ok(m) => (
+    let (ok, detail) = match (role, store.metrics(&MetricsFilter::default()).await) {
+        (KeyRole::Secret, Ok(m)) => (
             true,
             format!(
                 "interaction_metrics answers ({} interactions)",
                 m.total_interactions
             ),
         ),
-        Err(e) => (false, e.to_string()),
+        (_, Ok(m)) => (
+            true,
+            format!(
+                "public metrics are on: interaction_metrics answers ({} interactions, {} small \
+                 groups suppressed)",
+                m.total_interactions,
+                m.suppressed.by_mode
+                    + m.suppressed.by_intent
+                    + m.suppressed.by_intent_category
+                    + m.suppressed.escalations_by_trigger
+                    + m.suppressed.timeseries
+            ),
+        ),
+        (KeyRole::Public | KeyRole::Other, Err(Error::PermissionDenied(message)))
+            if message.contains("metrics are off") =>
+        {
+            (
+                true,
+                "public metrics are off: refused to this key".to_owned(),
+            )
+        }
+        (KeyRole::Public | KeyRole::Other, Err(Error::Validation(v))) if v.field == "window" => (
+            true,
+            "public metrics are on: refused a window of fewer than 10 interactions".to_owned(),
+        ),
+        (_, Err(e)) => (false, e.to_string()),
     };
     report.push(
         Section::Behaviour,

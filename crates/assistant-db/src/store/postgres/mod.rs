@@ -21,6 +21,7 @@ use crate::query::{
     Written,
 };
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
+use crate::verify::data::DataReport;
 use crate::verify::Report;
 
 /// The spec's operations over a PostgreSQL connection pool.
@@ -62,6 +63,31 @@ impl PgStore {
                 .fetch_one(executor)
                 .await?;
         metrics::decode(value)
+    }
+
+    /// Whether the public key (and signed-in users) may read metrics: the
+    /// `public_metrics` setting of migration 005, off unless turned on.
+    pub async fn public_metrics_enabled<'e>(executor: impl sqlx::PgExecutor<'e>) -> Result<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT assistant_db.public_metrics_enabled()")
+                .fetch_one(executor)
+                .await?,
+        )
+    }
+
+    /// Lets the public key read metrics (whole-hour windows, groups of at least 10 rows), or
+    /// stops it; returns the new setting. Needs a direct connection as the database owner:
+    /// the setting lives in schema `assistant_db`, which the REST API does not expose.
+    pub async fn set_public_metrics<'e>(
+        executor: impl sqlx::PgExecutor<'e>,
+        enabled: bool,
+    ) -> Result<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT assistant_db.set_public_metrics($1)")
+                .bind(enabled)
+                .fetch_one(executor)
+                .await?,
+        )
     }
 }
 
@@ -251,6 +277,10 @@ impl Store for PgStore {
         crate::verify::verify(&mut conn)
             .await
             .unwrap_or_else(|e| Report::unreachable(&e))
+    }
+
+    async fn data_quality(&self) -> Result<DataReport> {
+        crate::verify::data::report(&self.pool).await
     }
 }
 

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::http::{to_string, Call};
 use super::{RestOptions, RestStore};
 use crate::error::Result;
+use crate::model::limits::jsonb_text_len;
 use crate::model::{Escalation, Interaction};
 use crate::query::Written;
 use crate::store::{decode, EncodedEntry};
@@ -24,19 +25,23 @@ pub(super) struct Batch {
     pub(super) interactions: Vec<String>,
     pub(super) escalations: Vec<String>,
     pub(super) rows: usize,
+    /// The rows' [`cost`]s: with [`Batch::BRACKETS`], at least what the server counts.
     pub(super) bytes: usize,
 }
 
 impl Batch {
-    fn add_interaction(&mut self, row: String) {
+    /// The two arrays' brackets, as the server counts the call's size.
+    const BRACKETS: usize = 4;
+
+    fn add_interaction(&mut self, row: String, cost: usize) {
         self.rows += 1;
-        self.bytes += row.len() + 1;
+        self.bytes += cost;
         self.interactions.push(row);
     }
 
-    fn add_escalation(&mut self, row: String) {
+    fn add_escalation(&mut self, row: String, cost: usize) {
         self.rows += 1;
-        self.bytes += row.len() + 1;
+        self.bytes += cost;
         self.escalations.push(row);
     }
 
@@ -60,30 +65,31 @@ pub(super) fn of_records(
     escalations: &[Escalation],
 ) -> Result<Vec<Batch>> {
     let in_call: HashSet<Uuid> = interactions.iter().map(|i| i.id).collect();
-    let mut attached: HashMap<Uuid, Vec<String>> = HashMap::new();
+    let mut attached: HashMap<Uuid, Vec<(String, usize)>> = HashMap::new();
     let mut others = Vec::new();
     for escalation in escalations {
         let row = to_string(escalation)?;
+        let row_cost = cost(&row);
         match escalation.interaction_id.filter(|id| in_call.contains(id)) {
-            Some(id) => attached.entry(id).or_default().push(row),
-            None => others.push(row),
+            Some(id) => attached.entry(id).or_default().push((row, row_cost)),
+            None => others.push((row, row_cost)),
         }
     }
     let mut batches: Vec<Batch> = Vec::new();
     for interaction in interactions {
         let row = to_string(interaction)?;
+        let row_cost = cost(&row);
         let escalations = attached.remove(&interaction.id).unwrap_or_default();
         let rows = 1 + escalations.len();
-        let bytes = row.len() + escalations.iter().map(String::len).sum::<usize>();
+        let bytes = row_cost + escalations.iter().map(|(_, c)| c).sum::<usize>();
         let batch = with_room(options, &mut batches, rows, bytes);
-        batch.add_interaction(row);
-        for escalation in escalations {
-            batch.add_escalation(escalation);
+        batch.add_interaction(row, row_cost);
+        for (escalation, cost) in escalations {
+            batch.add_escalation(escalation, cost);
         }
     }
-    for row in others {
-        let bytes = row.len();
-        with_room(options, &mut batches, 1, bytes).add_escalation(row);
+    for (row, cost) in others {
+        with_room(options, &mut batches, 1, cost).add_escalation(row, cost);
     }
     Ok(batches)
 }
@@ -95,13 +101,15 @@ pub(super) fn of_entries(options: &RestOptions, entries: &[EncodedEntry<'_>]) ->
     for entry in entries {
         let rows =
             usize::from(entry.interaction.is_some()) + usize::from(entry.escalation.is_some());
-        let bytes = entry.interaction.map_or(0, str::len) + entry.escalation.map_or(0, str::len);
+        let interaction = entry.interaction.map(|row| (row, cost(row)));
+        let escalation = entry.escalation.map(|row| (row, cost(row)));
+        let bytes = interaction.map_or(0, |(_, c)| c) + escalation.map_or(0, |(_, c)| c);
         let batch = with_room(options, &mut batches, rows, bytes);
-        if let Some(row) = entry.interaction {
-            batch.add_interaction(row.to_owned());
+        if let Some((row, cost)) = interaction {
+            batch.add_interaction(row.to_owned(), cost);
         }
-        if let Some(row) = entry.escalation {
-            batch.add_escalation(row.to_owned());
+        if let Some((row, cost)) = escalation {
+            batch.add_escalation(row.to_owned(), cost);
         }
     }
     batches
@@ -115,13 +123,20 @@ fn with_room<'b>(
     bytes: usize,
 ) -> &'b mut Batch {
     let fits = batches.last().is_some_and(|b| {
-        b.rows + rows <= options.batch_rows && b.bytes + bytes <= options.batch_bytes
+        b.rows + rows <= options.batch_rows
+            && Batch::BRACKETS + b.bytes + bytes <= options.batch_bytes
     });
     if !fits {
         batches.push(Batch::default());
     }
     let last = batches.len() - 1;
     &mut batches[last]
+}
+
+/// What one row adds to a call's size as `log_interactions` measures it: PostgreSQL's text
+/// form of the row, and the `, ` that separates it from the next.
+fn cost(row: &str) -> usize {
+    jsonb_text_len(row) + 2
 }
 
 impl RestStore {
@@ -147,6 +162,7 @@ impl RestStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::limits::{MAX_CALL_BYTES, MAX_CALL_ROWS};
 
     #[test]
     fn writes_are_batched_with_each_escalation_beside_its_interaction() {
@@ -193,5 +209,53 @@ mod tests {
         assert_eq!(batches[7].escalations.len(), 1);
         assert!(batches[7].escalations[0].contains(&elsewhere.id.to_string()));
         assert!(of_records(&options, &[], &[]).expect("empty").is_empty());
+    }
+
+    #[test]
+    fn batches_never_exceed_what_one_call_of_the_public_key_may_carry() {
+        use crate::model::{AssistantMode, Outcome};
+        let store = RestStore::new(
+            "http://127.0.0.1:1",
+            crate::config::Secret::new("k"),
+            RestOptions {
+                batch_rows: 5_000,
+                batch_bytes: 64 << 20,
+                ..RestOptions::default()
+            },
+        )
+        .expect("store");
+        let options = &store.inner.options;
+        assert_eq!(options.batch_rows, MAX_CALL_ROWS);
+        assert_eq!(options.batch_bytes, MAX_CALL_BYTES);
+        // Rows whose JSON grows when PostgreSQL prints it: many separators, exponents.
+        let interactions: Vec<Interaction> = (0..40)
+            .map(|n| {
+                let mut i = Interaction::new(
+                    AssistantMode::Customer,
+                    &"\u{1}".repeat(20_000 + n),
+                    Outcome::Resolved,
+                )
+                .expect("valid");
+                i.confidence_score = Some(crate::model::Confidence::new(5e-324).expect("valid"));
+                i
+            })
+            .collect();
+        let batches = of_records(options, &interactions, &[]).expect("batches");
+        assert!(batches.len() > 1);
+        for batch in &batches {
+            let printed: usize = [&batch.interactions, &batch.escalations]
+                .iter()
+                .map(|rows| {
+                    let text = format!("[{}]", rows.join(","));
+                    jsonb_text_len(&text)
+                })
+                .sum();
+            assert!(printed <= MAX_CALL_BYTES, "{printed}");
+            assert!(
+                printed <= Batch::BRACKETS + batch.bytes,
+                "{printed} > {}",
+                batch.bytes
+            );
+        }
     }
 }

@@ -82,8 +82,14 @@ pub fn error_from_response(status: StatusCode, body: &[u8], what: &str, role: Ke
                 table,
                 constraint,
                 column,
+                hint: hint.clone(),
             });
             match mapped {
+                // The migrations' functions refuse with their own words, which say what
+                // to do; any other refusal is about the key.
+                Error::PermissionDenied(message) if message.starts_with("interaction_metrics:") => {
+                    Error::PermissionDenied(format!("{what}: {message}"))
+                }
                 Error::PermissionDenied(message) => {
                     Error::PermissionDenied(refusal(what, role, &message))
                 }
@@ -143,11 +149,14 @@ fn refusal(what: &str, role: KeyRole, message: &str) -> String {
     }
 }
 
-/// SQLSTATE classes a retry cannot change: data, integrity, syntax or access, raised.
+/// SQLSTATE classes a retry cannot change: data, integrity, syntax or access, raised; and
+/// a statement timeout, which the same call would only run into again (a retry at once
+/// would only add load to a server already short of time).
 fn is_deterministic(code: &str) -> bool {
-    ["22", "23", "42", "P0"]
-        .iter()
-        .any(|class| code.starts_with(class))
+    code == "57014"
+        || ["22", "23", "42", "P0"]
+            .iter()
+            .any(|class| code.starts_with(class))
 }
 
 /// The server's message, with its hint, and ours when the schema looks unmigrated.
@@ -298,5 +307,51 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn refusals_of_the_functions_are_validation_and_permission_errors() {
+        let e = error(
+            400,
+            r#"{"code":"22023","details":"{\"rule\": \"must be between 0 and 1 (got 42)\", \"field\": \"confidence_score\", \"index\": 3, \"table\": \"interactions\"}","hint":null,"message":"interactions[3].confidence_score: must be between 0 and 1 (got 42)"}"#,
+        );
+        match &e {
+            Error::Validation(v) => {
+                assert_eq!(v.field, "interactions[3].confidence_score");
+                assert_eq!(v.rule, "must be between 0 and 1 (got 42)");
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert!(!e.is_retryable());
+        // Other 22023s (a bad bucket) stay database errors.
+        assert!(matches!(
+            error(
+                400,
+                r#"{"code":"22023","details":null,"hint":"Omit p_bucket.","message":"bad bucket"}"#
+            ),
+            Error::Database { .. }
+        ));
+        let e = error(
+            401,
+            r#"{"code":"42501","details":null,"hint":"The database owner turns them on with SELECT assistant_db.set_public_metrics(true).","message":"interaction_metrics: metrics are off for this key; it may only log"}"#,
+        );
+        match &e {
+            Error::PermissionDenied(message) => {
+                assert!(message.contains("metrics are off"), "{message}");
+                assert!(message.contains("set_public_metrics(true)"), "{message}");
+                assert!(!message.contains("needs the secret"), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // A statement timeout is not retried at once: it would only run into it again.
+        let e = error(
+            500,
+            r#"{"code":"57014","details":null,"hint":null,"message":"canceling statement due to statement timeout"}"#,
+        );
+        assert!(
+            matches!(&e, Error::Database { code: Some(c), .. } if c == "57014"),
+            "{e:?}"
+        );
+        assert!(!e.is_retryable());
     }
 }

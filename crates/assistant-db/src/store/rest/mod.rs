@@ -43,12 +43,14 @@ use super::{decode, EncodedEntry, Staged, Store};
 use crate::config::Secret;
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metrics, MetricsFilter};
+use crate::model::limits::{MAX_CALL_BYTES, MAX_CALL_ROWS};
 use crate::model::{Escalation, Interaction, KnowledgeDocument, Outcome};
 use crate::query::{
     Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, RecentEscalation,
     Upserted, Written,
 };
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
+use crate::verify::data::DataReport;
 use crate::verify::Report;
 
 pub use self::errors::error_from_response;
@@ -136,7 +138,8 @@ impl RestStore {
                 role: KeyRole::of(&key),
                 options: RestOptions {
                     max_attempts: options.max_attempts.max(1),
-                    batch_rows: options.batch_rows.max(1),
+                    batch_rows: options.batch_rows.clamp(1, MAX_CALL_ROWS),
+                    batch_bytes: options.batch_bytes.min(MAX_CALL_BYTES),
                     ..options
                 },
             }),
@@ -387,6 +390,10 @@ impl Store for RestStore {
 
     async fn verify(&self) -> Report {
         crate::verify::rest::verify(self).await
+    }
+
+    async fn data_quality(&self) -> Result<DataReport> {
+        crate::verify::data::report_rest(self).await
     }
 }
 

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+#[allow(unused_imports)] // named in the docs
+use crate::model::limits::{MAX_CALL_BYTES, MAX_CALL_ROWS};
+
 /// How the REST transport talks to the API: timeouts, retries and batch sizes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestOptions {
@@ -15,9 +18,12 @@ pub struct RestOptions {
     pub initial_backoff: Duration,
     /// Longest pause between two tries, `Retry-After` included.
     pub max_backoff: Duration,
-    /// Most rows per write request.
+    /// Most rows per write request; at most [`MAX_CALL_ROWS`], what one call of the
+    /// public key may carry.
     pub batch_rows: usize,
-    /// Most bytes of JSON rows per write request (a larger single row goes alone).
+    /// Most bytes of JSON rows per write request, counted as the server counts them
+    /// (PostgreSQL's text form of the two arrays); at most [`MAX_CALL_BYTES`], what one
+    /// call of the public key may carry. One row of the model always fits.
     pub batch_bytes: usize,
 }
 
