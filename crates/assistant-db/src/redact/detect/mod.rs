@@ -26,7 +26,7 @@ pub fn email_pattern() -> String {
     let l = NON_ASCII_LETTERS;
     let label = format!("[A-Za-z0-9{l}](?:[A-Za-z0-9{l}-]*[A-Za-z0-9{l}])?");
     format!(
-        "[A-Za-z0-9_%+{l}-][A-Za-z0-9._%+'!#$&*/=?^`{{|}}~{l}-]*@(?:{label}\\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]"
+        "[A-Za-z0-9_%+{l}-][A-Za-z0-9._%+'!#$&*/=?^`{{|}}~{l}-]*@(?:{label}\\.)+[A-Za-z{l}][A-Za-z0-9{l}-]*[A-Za-z0-9{l}]"
     )
 }
 

@@ -121,8 +121,18 @@ fn rest(
     out: &mut Vec<Hit>,
 ) {
     let at_chunk_start = range.start == 0;
-    let lead = if at_chunk_start { lead } else { None };
     let groups = &groups[range];
+    // A `(` belongs to the number only when it closes right after the first group, as in
+    // "(212) 555-0123"; otherwise it opens the sentence's own parenthesis.
+    let lead = match lead {
+        Some(b'+') if at_chunk_start => lead,
+        Some(b'(')
+            if at_chunk_start && groups.len() > 1 && text.as_bytes()[groups[0].end] == b')' =>
+        {
+            lead
+        }
+        _ => None,
+    };
     let start = if lead.is_some() {
         chunk.start
     } else {

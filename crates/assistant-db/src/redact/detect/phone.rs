@@ -112,11 +112,16 @@ fn is_north_american(shape: &Shape<'_>) -> bool {
 
 /// A national number with a trunk 0 (UK, France, Germany, Italy, the Netherlands, …):
 /// 10–12 digits in two or more groups of two or more, one separator used throughout
-/// (a parenthesised first group aside), `/` only between two groups.
+/// (a parenthesised first group aside), `/` only between two groups, and a last group of
+/// three or more unless the number is written in pairs as in France.
 fn is_trunk_national(shape: &Shape<'_>) -> bool {
     let groups = shape.groups;
     let n = shape.digit_count();
     if !(10..=12).contains(&n) || groups.len() < 2 || groups.iter().any(|g| g.len() < 2) {
+        return false;
+    }
+    let in_pairs = groups[1..].iter().all(|g| g.len() == 2);
+    if groups[groups.len() - 1].len() < 3 && !in_pairs {
         return false;
     }
     let mut separators = shape.separators;
@@ -216,6 +221,7 @@ mod tests {
             "1 250 000",
             "192.168.1.10",
             "0 7946 0958 1",
+            "0417 1643 00",
         ] {
             assert!(!shape_of(other), "{other}");
         }
