@@ -81,7 +81,10 @@ async fn plain_sql_inserts_and_updates_come_back_masked() {
         Some("We will refund to [IBAN GB••…5432] and write to [EMAIL].")
     );
     assert_eq!(row.2.as_deref(), Some("card number [CARD ••••4444] shared"));
-    assert_eq!(row.3.as_deref(), Some("IBAN [IBAN DE••…3000], e-mail [EMAIL]"));
+    assert_eq!(
+        row.3.as_deref(),
+        Some("IBAN [IBAN DE••…3000], e-mail [EMAIL]")
+    );
 
     sqlx::query("UPDATE public.interactions SET user_query = $2 WHERE id = $1")
         .bind(id)
@@ -89,11 +92,12 @@ async fn plain_sql_inserts_and_updates_come_back_masked() {
         .execute(&pool)
         .await
         .expect("update");
-    let query: String = sqlx::query_scalar("SELECT user_query FROM public.interactions WHERE id = $1")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .expect("row");
+    let query: String =
+        sqlx::query_scalar("SELECT user_query FROM public.interactions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("row");
     assert_eq!(query, "new card [CARD ••••0005]");
 
     let reason: String = sqlx::query_scalar(
@@ -218,7 +222,10 @@ async fn rust_and_sql_agree_on_the_corpus_and_edge_cases() {
         texts.len(),
         disagreements.len()
     );
-    assert!(changed > 150, "only {changed} texts had a card, IBAN or e-mail");
+    assert!(
+        changed > 150,
+        "only {changed} texts had a card, IBAN or e-mail"
+    );
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
 
@@ -326,7 +333,8 @@ async fn rows_written_through_the_rest_api_are_masked_with_either_key() {
 async fn the_migration_is_idempotent_and_its_functions_private() {
     let pool = common::migrated_db().await;
     let sql = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../database/migrations/007_redaction_guard.sql"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../database/migrations/007_redaction_guard.sql"),
     )
     .expect("migration file");
     for _ in 0..2 {
@@ -358,10 +366,16 @@ async fn the_migration_is_idempotent_and_its_functions_private() {
             .fetch_one(&mut *tx)
             .await
             .expect_err("the API roles may not call the guard's functions");
-        assert!(err.to_string().contains("permission denied"), "{role}: {err}");
+        assert!(
+            err.to_string().contains("permission denied"),
+            "{role}: {err}"
+        );
     }
 
     // The e-mail pattern in the SQL is the engine's, character for character.
     let pattern = assistant_db::redact::detect::email_pattern().replace('\'', "''");
-    assert!(sql.contains(&pattern), "the SQL's e-mail pattern differs from the engine's");
+    assert!(
+        sql.contains(&pattern),
+        "the SQL's e-mail pattern differs from the engine's"
+    );
 }
