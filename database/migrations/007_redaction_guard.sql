@@ -14,7 +14,9 @@
 -- Phone numbers, SSNs, account numbers, CVVs and user rules are masked by the library
 -- only, and the `hash` policy is the library's: it needs a key the database never sees.
 -- A row the library already redacted passes through unchanged (tokens hold nothing
--- these rules match), and so does any row written twice.
+-- these rules match), and so does any row written twice. The library's `off` policy
+-- does not reach here: cards, IBANs and e-mail addresses are masked whatever the
+-- writer's settings (`ALTER TABLE ... DISABLE TRIGGER redaction_guard` turns it off).
 --
 -- The functions live in their own schema, `redaction`, which the REST API does not
 -- expose and which no API role may use; the trigger functions are SECURITY DEFINER so
@@ -176,7 +178,7 @@ CREATE OR REPLACE FUNCTION redaction.needs_masking(t text)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT pg_catalog.strpos(t, '@') > 0
+    SELECT pg_catalog.strpos(t, '@') OPERATOR(pg_catalog.>) 0
         OR t OPERATOR(pg_catalog.~) redaction.candidate_pattern();
 $$;
 
