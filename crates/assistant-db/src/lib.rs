@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod model;
 pub mod query;
+pub mod redact;
 pub mod row;
 pub mod store;
 pub mod verify;
