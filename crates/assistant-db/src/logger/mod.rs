@@ -20,6 +20,7 @@
 //! hour while it runs.
 
 mod drain;
+pub mod erase;
 mod spool;
 mod writer;
 
@@ -172,6 +173,9 @@ struct Shared {
     flushing: AtomicU64,
     last_error: std::sync::Mutex<Option<String>>,
     stopping: AtomicBool,
+    /// Interactions to delete again from the database: stored from entries an erasure
+    /// removed while they were in flight, whose deletion has not succeeded yet.
+    owed: std::sync::Mutex<Vec<uuid::Uuid>>,
 }
 
 impl Shared {
@@ -242,6 +246,7 @@ impl Logger {
             flushing: AtomicU64::new(0),
             last_error: std::sync::Mutex::new(None),
             stopping: AtomicBool::new(false),
+            owed: std::sync::Mutex::new(Vec::new()),
             config,
         });
         let (requests, receiver) = mpsc::channel(shared.config.buffer.max(1));
