@@ -35,34 +35,33 @@ async fn the_documented_pg_cron_job_prunes_in_committed_batches() {
     let server = EphemeralCluster::start()
         .unwrap_or_else(|e| panic!("this test needs PostgreSQL server binaries: {e}"));
     let cluster = server.cluster();
-    let library = cluster
-        .binaries()
-        .dir()
-        .parent()
-        .map(|dir| dir.join("lib/pg_cron.so"))
-        .expect("the server's directory");
+    cluster.ensure_database(DATABASE).await.expect("database");
+    let mut admin = connect(&server, "postgres").await;
+    let libdir: String =
+        sqlx::query_scalar("SELECT setting FROM pg_catalog.pg_config WHERE name = 'PKGLIBDIR'")
+            .fetch_one(&mut admin)
+            .await
+            .expect("the server's library directory");
+    let library = PathBuf::from(libdir).join("pg_cron.so");
     assert!(
         library.is_file(),
         "this test needs pg_cron for the installed PostgreSQL ({} is missing): \
          apt-get install postgresql-<version>-cron (scripts/test installs it)",
         library.display()
     );
-    cluster.ensure_database(DATABASE).await.expect("database");
-    let mut admin = connect(&server, "postgres").await;
-    for setting in [
-        "ALTER SYSTEM SET shared_preload_libraries = 'pg_cron'".to_owned(),
-        format!("ALTER SYSTEM SET cron.database_name = '{DATABASE}'"),
-        // The server has no TCP listener: pg_cron connects over its Unix socket.
-        format!(
-            "ALTER SYSTEM SET cron.host = '{}'",
-            cluster.socket_dir().display()
-        ),
-    ] {
-        sqlx::query(&setting)
-            .execute(&mut admin)
-            .await
-            .unwrap_or_else(|e| panic!("{setting}: {e}"));
-    }
+    // pg_cron's settings are unknown to the server until it loads the library, so they
+    // go into the configuration file (ALTER SYSTEM refuses them).
+    let settings = format!(
+        "\nshared_preload_libraries = 'pg_cron'\ncron.database_name = '{DATABASE}'\n\
+         # The server has no TCP listener: pg_cron connects over its Unix socket.\n\
+         cron.host = '{}'\n",
+        cluster.socket_dir().display()
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(cluster.data_dir().join("postgresql.conf"))
+        .and_then(|mut conf| std::io::Write::write_all(&mut conf, settings.as_bytes()))
+        .expect("configure pg_cron");
     admin.close().await.expect("close");
     cluster.stop().expect("stop");
     cluster.start().expect("start with pg_cron loaded");
