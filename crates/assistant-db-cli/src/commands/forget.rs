@@ -16,10 +16,14 @@ use crate::terminal::escape;
 
 /// Arguments of `forget`.
 #[derive(Debug, clap::Args)]
-#[group(required = true, multiple = false)]
 pub struct Args {
     /// Erase every interaction of this session (`session_id`, compared exactly).
-    #[arg(long, value_name = "ID")]
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "interaction",
+        conflicts_with = "interaction"
+    )]
     session: Option<String>,
     /// Erase this interaction.
     #[arg(long, value_name = "UUID")]
