@@ -5,6 +5,7 @@
 //! of an import travel by binary `COPY` ([`copy`]).
 
 mod copy;
+mod tuple;
 
 use async_trait::async_trait;
 use serde_json::Value;
