@@ -20,6 +20,7 @@ pub mod redact;
 pub mod retention;
 pub mod row;
 pub mod store;
+pub mod table;
 pub mod verify;
 
 pub use client::Client;

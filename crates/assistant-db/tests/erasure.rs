@@ -321,7 +321,7 @@ async fn an_entry_in_flight_when_erased_is_deleted_again_once_stored() {
     }
 
     let session = ErasureTarget::Session(SessionId::parse("S").expect("session"));
-    let receipt = forget(&client, &[spool.clone()], &session, Via::Cli)
+    let receipt = forget(&client, std::slice::from_ref(&spool), &session, Via::Cli)
         .await
         .expect("forget");
     assert_eq!(receipt.spools.files[0].entries, 1);

@@ -351,7 +351,7 @@ async fn retention_beside_a_busy_logger_blocks_nobody_and_loses_nothing() {
                 let mut interaction = Interaction::new(
                     AssistantMode::Banker,
                     &format!("new question {n}"),
-                    if n % 5 == 0 {
+                    if n.is_multiple_of(5) {
                         Outcome::Escalated
                     } else {
                         Outcome::Resolved
@@ -363,7 +363,7 @@ async fn retention_beside_a_busy_logger_blocks_nobody_and_loses_nothing() {
                         .expect("session"),
                 );
                 interactions.push(interaction.id);
-                let escalation = (n % 5 == 0).then(|| {
+                let escalation = n.is_multiple_of(5).then(|| {
                     let e =
                         Escalation::new(interaction.id, "low_confidence", "unsure").expect("valid");
                     escalations.push(e.id);
