@@ -279,7 +279,7 @@ async fn health_prometheus_openapi_and_the_empty_dashboard() {
         "{spec}"
     );
     assert!(spec["paths"]["/api/interactions"]["post"].is_object());
-    assert!(spec["components"]["schemas"]["Interaction"].is_object());
+    assert!(spec["components"]["schemas"]["InteractionWrite"].is_object());
 
     let (status, body) = app.get("/api/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
