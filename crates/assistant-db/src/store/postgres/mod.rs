@@ -7,6 +7,7 @@
 
 mod copy;
 mod export;
+mod tuple;
 
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
