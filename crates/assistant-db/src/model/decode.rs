@@ -111,18 +111,20 @@ fn to_error(err: &serde_path_to_error::Error<serde_json::Error>, table: &str) ->
     let message = inner.to_string();
     let message = match inner.classify() {
         Category::Data => strip_location(&message),
-        // Not JSON at all: no field to name, so the place in the text, and the problem
-        // in words.
+        // Not JSON: the problem in words and its place in the text, under the field
+        // whose value it is in when serde got that far.
         Category::Syntax | Category::Eof => {
-            return ValidationError::new(
-                ".",
-                format!(
-                    "not JSON: {} at line {} column {}",
-                    in_words(strip_location(&message)),
-                    inner.line(),
-                    inner.column()
-                ),
-            )
+            let problem = format!(
+                "{} at line {} column {}",
+                in_words(strip_location(&message)),
+                inner.line(),
+                inner.column()
+            );
+            return if path == "." {
+                ValidationError::new(".", format!("not JSON: {problem}"))
+            } else {
+                ValidationError::new(path, format!("has a value that is not JSON: {problem}"))
+            };
         }
         Category::Io => &message,
     };
