@@ -21,8 +21,8 @@ use crate::error::{Error, Result};
 use crate::metrics::{Metrics, MetricsFilter};
 use crate::model::{Escalation, Interaction, KnowledgeDocument, ValidationError};
 use crate::query::{
-    Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, RecentEscalation,
-    Upserted, Written, MAX_PAGE_SIZE,
+    InteractionDetail, InteractionFilter, InteractionQuery, Page, RecentEscalation, Upserted,
+    Written, MAX_PAGE_SIZE,
 };
 use crate::retention::{
     AuditEntry, AuditQuery, DbErasure, ErasureTarget, RetentionPolicy, RetentionPreview,
@@ -339,27 +339,13 @@ impl Client {
         self.store.retention_log(query).await
     }
 
-    /// Every matching interaction, newest first, fetched a page at a time.
+    /// Every matching interaction, newest first, streamed: over PostgreSQL as one query
+    /// whose rows arrive as they are read, over REST a page at a time.
     pub fn export_interactions(
         &self,
         filter: InteractionFilter,
     ) -> BoxStream<'_, Result<InteractionRow>> {
-        let first = InteractionQuery {
-            filter,
-            limit: Some(EXPORT_PAGE),
-            after: None,
-        };
-        stream::try_unfold(Some(first), move |query| async move {
-            let Some(query) = query else { return Ok(None) };
-            let page = self.interactions(&query).await?;
-            let next = page.next.map(|after: Cursor| InteractionQuery {
-                after: Some(after),
-                ..query
-            });
-            Ok::<_, Error>(Some((stream::iter(page.items.into_iter().map(Ok)), next)))
-        })
-        .try_flatten()
-        .boxed()
+        self.store.export_interactions(filter)
     }
 
     /// Every escalation, in id order, fetched a page at a time.
