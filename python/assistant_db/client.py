@@ -226,9 +226,33 @@ class Client:
             )
         )
 
-    async def ainteractions(self, **filters: Any) -> InteractionPage:
-        """Awaitable :meth:`interactions` (same keyword arguments)."""
-        return await self._native.ainteractions(_known(filters, _LISTING))
+    async def ainteractions(
+        self,
+        *,
+        mode: Optional[AssistantMode] = None,
+        outcome: Optional[Outcome] = None,
+        intent: Optional[str] = None,
+        category: Optional[IntentCategory] = None,
+        session: Optional[str] = None,
+        date_from: Optional[Instant] = None,
+        date_to: Optional[Instant] = None,
+        limit: Optional[int] = None,
+        after: Optional[str] = None,
+    ) -> InteractionPage:
+        """Awaitable :meth:`interactions`."""
+        return await self._native.ainteractions(
+            dict(
+                mode=mode,
+                outcome=outcome,
+                intent=intent,
+                category=category,
+                session=session,
+                date_from=date_from,
+                date_to=date_to,
+                limit=limit,
+                after=after,
+            )
+        )
 
     def iter_interactions(
         self,
@@ -302,9 +326,27 @@ class Client:
             )
         )
 
-    async def ametrics(self, **filters: Any) -> Metrics:
-        """Awaitable :meth:`metrics` (same keyword arguments)."""
-        return await self._native.ametrics(_known(filters, _METRICS))
+    async def ametrics(
+        self,
+        *,
+        mode: Optional[AssistantMode] = None,
+        date_from: Optional[Instant] = None,
+        date_to: Optional[Instant] = None,
+        intent: Optional[str] = None,
+        category: Optional[IntentCategory] = None,
+        bucket: str = "day",
+    ) -> Metrics:
+        """Awaitable :meth:`metrics`."""
+        return await self._native.ametrics(
+            dict(
+                mode=mode,
+                date_from=date_from,
+                date_to=date_to,
+                intent=intent,
+                category=category,
+                bucket=bucket,
+            )
+        )
 
     def verify(self) -> Dict[str, Any]:
         """The spec's validation checklist (tables, columns, indexes, constraints, the
@@ -315,27 +357,3 @@ class Client:
     async def averify(self) -> Dict[str, Any]:
         """Awaitable :meth:`verify`."""
         return await self._native.averify()
-
-
-_LISTING = (
-    "mode",
-    "outcome",
-    "intent",
-    "category",
-    "session",
-    "date_from",
-    "date_to",
-    "limit",
-    "after",
-)
-_METRICS = ("mode", "date_from", "date_to", "intent", "category", "bucket")
-
-
-def _known(filters: Dict[str, Any], names: Sequence[str]) -> Dict[str, Any]:
-    """The filters, refusing a name the call does not take (as a keyword would)."""
-    unknown = sorted(set(filters) - set(names))
-    if unknown:
-        raise TypeError(
-            f"unexpected keyword argument {unknown[0]!r}; expected one of {', '.join(names)}"
-        )
-    return filters

@@ -11,6 +11,7 @@ logger on it.
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 from types import TracebackType
 from typing import Any, Iterable, Optional, Set, Type
@@ -187,8 +188,6 @@ def _shut_down_open_loggers() -> None:
         try:
             logger._native.shutdown(logger._exit_timeout)
         except Exception as error:  # the rest stays spooled for the next logger
-            import logging
-
             logging.getLogger(__name__).warning(
                 "logger on %s not fully flushed at exit: %s", logger.spool_path, error
             )

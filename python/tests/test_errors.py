@@ -25,7 +25,7 @@ from conftest import Target, interaction
         ({"processing_time_ms": -1}, "processing_time_ms", "at least 0"),
         ({"timestamp": datetime.datetime(2024, 1, 1)}, "timestamp", "timezone-aware"),
         ({"step_1_intent_completed": "yes"}, "step_1_intent_completed", ""),
-        ({"colour": "blue"}, "colour", "unknown field"),
+        ({"colour": "blue"}, "colour", "is not a column of interactions"),
         ({"citations": {1, 2}}, "citations", "must be a JSON value"),
     ],
 )

@@ -32,10 +32,7 @@ async fn main() {
         direct.get_username(),
         direct.get_port(),
         direct.get_database().expect("a named database"),
-        direct
-            .get_socket()
-            .expect("a Unix socket")
-            .display()
+        direct.get_socket().expect("a Unix socket").display()
     );
     let status = tokio::process::Command::new(&venv.python)
         .arg(package_dir().join("bench").join("bench.py"))
@@ -43,7 +40,10 @@ async fn main() {
         .env("BENCH_DATABASE_URL", database_url)
         .env("BENCH_SUPABASE_URL", proxy.url())
         .env("BENCH_SERVICE_KEY", key(Role::ServiceRole).expose())
-        .env("ASSISTANT_DB_HOME", std::env::temp_dir().join("assistant-db-python-bench"))
+        .env(
+            "ASSISTANT_DB_HOME",
+            std::env::temp_dir().join("assistant-db-python-bench"),
+        )
         .env_remove("DATABASE_URL")
         .env_remove("SUPABASE_URL")
         .env_remove("SUPABASE_KEY")

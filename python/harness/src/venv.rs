@@ -3,8 +3,8 @@
 //! The requirements (maturin, pytest; supabase-py for the benchmark) are installed once
 //! and kept while their file is unchanged. The package is installed on every run with
 //! `pip install ./python`, so the suite tests what a user installs; cargo's own
-//! fingerprints make the rebuild cheap when nothing changed. It is compiled into the
-//! workspace's target directory, with the dev profile for the tests
+//! fingerprints make the rebuild cheap when nothing changed. It is compiled under the
+//! workspace's target directory ([`build_dir`]), with the dev profile for the tests
 //! (`MATURIN_PEP517_ARGS=--profile dev`) and in release for the benchmark.
 
 use std::path::{Path, PathBuf};
@@ -26,6 +26,13 @@ pub fn target_dir() -> PathBuf {
         Some(dir) => workspace.join(dir),
         None => workspace.join("target"),
     }
+}
+
+/// Where maturin compiles the package: a target directory of its own under the
+/// workspace's, since the package's dependencies have other features than the
+/// workspace's and would otherwise overwrite (and rebuild) each other's artifacts.
+pub fn build_dir() -> PathBuf {
+    target_dir().join("python-build")
 }
 
 /// A virtualenv holding the test requirements and the freshly built package.
@@ -52,7 +59,11 @@ impl Venv {
 
     /// The benchmark's virtualenv: `python/bench/requirements.txt` and a release build.
     pub fn for_bench() -> Result<Self, String> {
-        Self::prepare("python-bench-venv", "bench/requirements.txt", Profile::Release)
+        Self::prepare(
+            "python-bench-venv",
+            "bench/requirements.txt",
+            Profile::Release,
+        )
     }
 
     /// Makes (or reuses) the virtualenv `<target>/<name>` with `requirements` (relative
@@ -92,20 +103,21 @@ impl Venv {
         // Without build isolation, maturin's build hook runs the `maturin` on PATH.
         let bin = dir.join("bin");
         let path = std::env::var_os("PATH").unwrap_or_default();
-        let path = std::env::join_paths(
-            std::iter::once(bin).chain(std::env::split_paths(&path)),
-        )
-        .map_err(|e| format!("cannot put the virtualenv on PATH: {e}"))?;
+        let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path)))
+            .map_err(|e| format!("cannot put the virtualenv on PATH: {e}"))?;
         let mut command = pip(&python);
         command
             .env("PATH", path)
             .args(["--no-build-isolation", "--force-reinstall", "--no-deps"])
             .arg(package_dir())
-            .env("CARGO_TARGET_DIR", target_dir());
+            .env("CARGO_TARGET_DIR", build_dir());
         if profile == Profile::Dev {
             command.env("MATURIN_PEP517_ARGS", "--profile dev");
         }
-        checked(command, "building and installing the package (pip install ./python)")?;
+        checked(
+            command,
+            "building and installing the package (pip install ./python)",
+        )?;
         Ok(Venv { python })
     }
 

@@ -69,6 +69,7 @@ async fn the_python_package_passes_its_pytest_suite() {
 /// directory, which the embedded PostgreSQL's user can reach when run as root.
 fn tempfile_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("assistant-db-pytest-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
 }
