@@ -19,6 +19,7 @@ pub mod query;
 pub mod redact;
 pub mod row;
 pub mod store;
+pub mod table;
 pub mod verify;
 
 pub use client::Client;

@@ -4,9 +4,9 @@
 use sqlx::{Acquire, PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::expected::CHECKS;
-use super::{Report, Section};
 use crate::error::Result;
+use crate::verify::expected::CHECKS;
+use crate::verify::{Report, Section};
 
 /// The outcome of one statement we expect to fail with `sqlstate`.
 fn expect_refusal(
@@ -44,7 +44,7 @@ pub(super) async fn check(conn: &mut PgConnection, report: &mut Report) -> Resul
     .await;
     results.push(("insert and read back an interaction".into(), outcome(r)));
 
-    for spec in CHECKS {
+    for spec in CHECKS.iter() {
         let what = format!("{} = '{}'", spec.column, spec.rejected);
         let r = savepoint(
             &mut tx,
