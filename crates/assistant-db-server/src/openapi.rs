@@ -6,7 +6,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::FieldError;
-use crate::routes::{escalations, health, interactions, knowledge_documents, metrics, prometheus};
+use crate::routes::{
+    escalations, export, health, interactions, knowledge_documents, metrics, prometheus,
+};
 
 /// The API's OpenAPI description.
 #[derive(Debug, OpenApi)]
@@ -26,7 +28,10 @@ use crate::routes::{escalations, health, interactions, knowledge_documents, metr
         interactions::list,
         interactions::get_one,
         interactions::post,
+        interactions::session,
+        export::export,
         escalations::post,
+        knowledge_documents::list,
         knowledge_documents::put,
         health::healthz,
         prometheus::prometheus,
@@ -34,7 +39,7 @@ use crate::routes::{escalations, health, interactions, knowledge_documents, metr
     components(schemas(FieldError)),
     modifiers(&BearerToken),
     tags(
-        (name = "read", description = "Metrics and interactions, as stored"),
+        (name = "read", description = "Metrics, interactions, sessions and knowledge documents, as stored"),
         (name = "write", description = "Validated writes, idempotent by id"),
         (name = "operations", description = "Health and Prometheus metrics"),
     ),
@@ -185,6 +190,9 @@ mod tests {
             ("/api/interactions/{id}", "get"),
             ("/api/escalations", "post"),
             ("/api/knowledge-documents", "put"),
+            ("/api/knowledge-documents", "get"),
+            ("/api/sessions/{id}", "get"),
+            ("/api/interactions/export", "get"),
             ("/healthz", "get"),
             ("/metrics", "get"),
         ] {

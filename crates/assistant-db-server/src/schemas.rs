@@ -409,10 +409,12 @@ pub struct MetricsParams {
     /// Only this assistant mode.
     #[param(value_type = Option<AssistantMode>)]
     pub mode: Option<String>,
-    /// Only interactions at or after this instant (RFC 3339; encode `+` as `%2B`).
-    pub from: Option<DateTime<Utc>>,
-    /// Only interactions at or before this instant (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
+    /// Only interactions at or after this time: an RFC 3339 instant (encode `+` as
+    /// `%2B`), a day (`2025-05-01`, its start in `tz`), `today`, `yesterday`, a span back
+    /// from now (`24h`, `7d`, `2w`) or `now`.
+    pub from: Option<String>,
+    /// Only interactions at or before this time, in the same forms (a day: its end).
+    pub to: Option<String>,
     /// Only this `intent_name`.
     pub intent: Option<String>,
     /// Only this intent category.
@@ -421,6 +423,9 @@ pub struct MetricsParams {
     /// Width of the timeseries buckets (default `day`).
     #[param(value_type = Option<Bucket>)]
     pub bucket: Option<String>,
+    /// IANA time zone whose midnights start days and weeks, of the buckets and of
+    /// day-form bounds (default `UTC`).
+    pub tz: Option<String>,
 }
 
 /// Query parameters of `GET /api/interactions` (all optional).
@@ -440,10 +445,18 @@ pub struct ListParams {
     pub category: Option<String>,
     /// Only this `session_id`.
     pub session: Option<String>,
-    /// Only at or after this instant (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Only at or before this instant (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
+    /// Only interactions whose query or response holds every word, ignoring case (`*`
+    /// matches any text; one word of at least 3 characters).
+    pub q: Option<String>,
+    /// Only interactions with an escalation of this `trigger_type`.
+    pub trigger: Option<String>,
+    /// Only at or after this time: an RFC 3339 instant, a day (`2025-05-01`, its start in
+    /// `tz`), `today`, `yesterday`, `24h`, `7d`, `2w` or `now`.
+    pub from: Option<String>,
+    /// Only at or before this time, in the same forms (a day: its end).
+    pub to: Option<String>,
+    /// IANA time zone of day-form bounds (default `UTC`).
+    pub tz: Option<String>,
     /// Rows per page, 1 to 1000 (default 50).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,

@@ -21,8 +21,15 @@ use super::interactions::FilterArgs;
 use super::records::{self, CsvCells, Format, RecordWriter, Table, WriteNotes};
 use crate::terminal::escape;
 
+/// Examples at the end of `export --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db export interactions --from 7d --tz Europe/Paris -o last-week.csv
+  assistant-db export interactions --search \"card blocked\" --outcome escalated
+  assistant-db export knowledge-documents > documents.ndjson";
+
 /// Arguments of `export`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The table to export.
     #[arg(value_enum)]
@@ -73,7 +80,9 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let writer =
         RecordWriter::new(format, args.table, out, cells).context("cannot write the output")?;
     let written = match args.table {
-        Table::Interactions => copy(client.export_interactions(args.filter.filter()), writer).await,
+        Table::Interactions => {
+            copy(client.export_interactions(args.filter.filter()?), writer).await
+        }
         Table::Escalations => copy(client.export_escalations(), writer).await,
         Table::KnowledgeDocuments => copy(client.export_knowledge_documents(), writer).await,
     };

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod interactions;
+pub mod knowledge_documents;
 pub mod local;
 pub mod log;
 pub mod metrics;

@@ -37,7 +37,7 @@ const PUBLIC_FUNCTIONS: [FunctionSpec; 4] = [
         definer: true,
     },
     FunctionSpec {
-        name: "public.interaction_metrics(text, timestamp with time zone, timestamp with time zone, text, text, text)",
+        name: "public.interaction_metrics(text, timestamp with time zone, timestamp with time zone, text, text, text, text)",
         api: true,
         definer: true,
     },
