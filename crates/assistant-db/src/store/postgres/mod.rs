@@ -6,6 +6,7 @@
 
 mod copy;
 mod tuple;
+mod verify;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -284,13 +285,16 @@ impl Store for PgStore {
             Ok(conn) => conn,
             Err(e) => return Report::unreachable(&e.into()),
         };
-        crate::verify::verify(&mut conn)
+        verify::verify(&mut conn)
             .await
             .unwrap_or_else(|e| Report::unreachable(&e))
     }
 
     async fn data_quality(&self) -> Result<DataReport> {
-        crate::verify::data::report(&self.pool).await
+        let value: Value = sqlx::query_scalar("SELECT public.data_quality_report()")
+            .fetch_one(&self.pool)
+            .await?;
+        DataReport::from_value(value)
     }
 }
 
