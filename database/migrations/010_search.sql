@@ -20,13 +20,13 @@
 --    On a large table, creating them takes a while and holds writes meanwhile; the
 --    logger's spool keeps what is logged in the meantime.
 --
--- 2. Time zones. public.interaction_metrics takes a seventh parameter, p_tz (an IANA
---    name, default 'UTC'): day and week buckets start at midnight on that zone's clock
+-- 2. Time zones. public.interaction_metrics_tz is interaction_metrics with a seventh
+--    parameter, p_tz (an IANA name, default 'UTC'): day and week buckets start at midnight on that zone's clock
 --    (weeks on Monday), daylight saving time included; hour buckets follow the zone's
 --    hours too (they differ from UTC's only in zones whose offset is not whole hours).
---    A bucket is still labelled with the UTC instant at which it begins. Calls with six
---    arguments (or named ones without p_tz) answer exactly as before. Everything else
---    is migration 005's function: the same rules, suppression and grants.
+--    A bucket is still labelled with the UTC instant at which it begins. Migration 005's
+--    interaction_metrics is left unchanged. Everything else is 005's function: the same
+--    rules, error messages, suppression and grants.
 --
 -- Idempotent: it may be pasted into the SQL editor any number of times.
 
@@ -61,11 +61,10 @@ COMMENT ON INDEX public.idx_interactions_response_text_trgm IS
 
 -- 2. Metrics in a time zone. ---------------------------------------------------------------
 
--- The six-argument function is replaced by one with p_tz last and defaulted: both at
--- once would make every six-argument call ambiguous.
-DROP FUNCTION IF EXISTS public.interaction_metrics(text, timestamptz, timestamptz, text, text, text);
-
-CREATE OR REPLACE FUNCTION public.interaction_metrics(
+-- A function of its own name beside migration 005's interaction_metrics, which stays
+-- as it is: an overload with a defaulted p_tz would make every call without p_tz
+-- ambiguous as soon as 005 is pasted again (it recreates the six-argument one).
+CREATE OR REPLACE FUNCTION public.interaction_metrics_tz(
     p_mode text DEFAULT NULL,
     p_from timestamptz DEFAULT NULL,
     p_to timestamptz DEFAULT NULL,
@@ -330,10 +329,10 @@ BEGIN
 END;
 $function$;
 
-COMMENT ON FUNCTION public.interaction_metrics(text, timestamptz, timestamptz, text, text, text, text) IS
+COMMENT ON FUNCTION public.interaction_metrics_tz(text, timestamptz, timestamptz, text, text, text, text) IS
     'Dashboard metrics of public.interactions as one jsonb object; NULL arguments do not filter. '
     'p_bucket: hour, day (default) or week, starting at midnight (weeks: Monday) in the time zone p_tz '
-    '(an IANA name, default UTC); buckets are labelled with the UTC instant they begin at. Values outside '
+    '(an IANA name, default UTC; interaction_metrics is this in UTC); buckets are labelled with the UTC instant they begin at. Values outside '
     'the model''s rules are left out of the aggregates they would corrupt and counted under "excluded". '
     'For the public key: only while assistant_db.set_public_metrics(true), whole-hour windows, groups of '
     'fewer than 10 rows suppressed.';
@@ -341,10 +340,10 @@ COMMENT ON FUNCTION public.interaction_metrics(text, timestamptz, timestamptz, t
 -- As migration 005 sets every function of ours: nobody but the owner, then exactly the
 -- roles that need it; the owner's rights (the rows are closed to the public key).
 REVOKE ALL ON FUNCTION
-    public.interaction_metrics(text, timestamptz, timestamptz, text, text, text, text)
+    public.interaction_metrics_tz(text, timestamptz, timestamptz, text, text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;
-ALTER FUNCTION public.interaction_metrics(text, timestamptz, timestamptz, text, text, text, text)
+ALTER FUNCTION public.interaction_metrics_tz(text, timestamptz, timestamptz, text, text, text, text)
     SECURITY DEFINER;
 GRANT EXECUTE ON FUNCTION
-    public.interaction_metrics(text, timestamptz, timestamptz, text, text, text, text)
+    public.interaction_metrics_tz(text, timestamptz, timestamptz, text, text, text, text)
     TO anon, authenticated, service_role;

@@ -384,7 +384,7 @@ async fn day_and_week_buckets_start_at_midnight_in_the_zone_over_both_transports
     assert_eq!(six["timeseries"][0]["bucket"], "2026-11-01T00:00:00Z");
     // A zone PostgreSQL does not know is refused naming the parameter.
     let err = sqlx::query_scalar::<_, serde_json::Value>(
-        "SELECT public.interaction_metrics(p_tz => 'Mars/Olympus')",
+        "SELECT public.interaction_metrics_tz(p_tz => 'Mars/Olympus')",
     )
     .fetch_one(&server.pool)
     .await

@@ -54,10 +54,9 @@ impl PgStore {
         executor: impl sqlx::PgExecutor<'e>,
         filter: &MetricsFilter,
     ) -> Result<Metrics> {
-        // Seven arguments, so that the call names one function even where someone pasted
-        // migration 005 again and left its six-argument version beside it.
+        // Migration 010's function: interaction_metrics with a time zone.
         let query =
-            sqlx::query_scalar("SELECT public.interaction_metrics($1, $2, $3, $4, $5, $6, $7)")
+            sqlx::query_scalar("SELECT public.interaction_metrics_tz($1, $2, $3, $4, $5, $6, $7)")
                 .bind(filter.mode.as_ref().map(|m| m.as_str()))
                 .bind(filter.from)
                 .bind(filter.to)

@@ -329,9 +329,9 @@ impl Store for RestStore {
     }
 
     async fn metrics(&self, filter: &MetricsFilter) -> Result<Metrics> {
+        let mut args = Map::new();
         // Absent arguments take their NULL defaults; an explicit null is not sent, since
         // not every PostgREST implementation passes it through as NULL.
-        let mut args = Map::new();
         let mut arg = |name: &str, value: Option<String>| {
             if let Some(value) = value {
                 args.insert(name.to_owned(), Value::String(value));
@@ -343,10 +343,13 @@ impl Store for RestStore {
         arg("p_intent", filter.intent.clone());
         arg("p_category", filter.category.map(|c| c.as_str().to_owned()));
         arg("p_bucket", Some(filter.bucket.as_str().to_owned()));
-        // Always named, so that PostgREST picks the one function that takes it.
         arg("p_tz", Some(filter.tz.name().to_owned()));
-        let call = Call::new(Method::POST, "rpc/interaction_metrics", "reading metrics")
-            .body(to_bytes(&Value::Object(args))?);
+        let call = Call::new(
+            Method::POST,
+            "rpc/interaction_metrics_tz",
+            "reading metrics",
+        )
+        .body(to_bytes(&Value::Object(args))?);
         metrics::decode(self.json(&call).await?)
     }
 

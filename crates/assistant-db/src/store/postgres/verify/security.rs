@@ -30,14 +30,19 @@ struct FunctionSpec {
 
 /// The functions in `public` that the migrations create; every function in `assistant_db`
 /// is ours too, callable by its owner only.
-const PUBLIC_FUNCTIONS: [FunctionSpec; 4] = [
+const PUBLIC_FUNCTIONS: [FunctionSpec; 5] = [
     FunctionSpec {
         name: "public.log_interactions(jsonb, jsonb)",
         api: true,
         definer: true,
     },
     FunctionSpec {
-        name: "public.interaction_metrics(text, timestamp with time zone, timestamp with time zone, text, text, text, text)",
+        name: "public.interaction_metrics(text, timestamp with time zone, timestamp with time zone, text, text, text)",
+        api: true,
+        definer: true,
+    },
+    FunctionSpec {
+        name: "public.interaction_metrics_tz(text, timestamp with time zone, timestamp with time zone, text, text, text, text)",
         api: true,
         definer: true,
     },
