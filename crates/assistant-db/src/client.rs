@@ -297,10 +297,19 @@ impl Client {
         self.store.data_quality().await
     }
 
+    /// Every matching interaction, newest first, streamed: over PostgreSQL as one query
+    /// whose rows arrive as they are read, over REST a page at a time.
+    pub fn export_interactions(
+        &self,
+        filter: InteractionFilter,
+    ) -> BoxStream<'_, Result<InteractionRow>> {
+        self.store.export_interactions(filter)
+    }
+
     /// Every matching interaction, newest first, fetched a page at a time. The stream
     /// holds its own clone of the client, so it may outlive this borrow (a response
     /// body streamed by a server).
-    pub fn export_interactions(
+    pub fn export_interactions_owned(
         &self,
         filter: InteractionFilter,
     ) -> BoxStream<'static, Result<InteractionRow>> {

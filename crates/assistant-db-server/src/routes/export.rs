@@ -56,7 +56,7 @@ pub async fn export(
         .unwrap_or(Format::Csv);
     params.finish()?;
 
-    let mut rows = state.client().export_interactions(filter);
+    let mut rows = state.client().export_interactions_owned(filter);
     // The first row is read before answering, so that a database that cannot answer
     // gets its own status rather than an empty file.
     let first = rows

@@ -337,13 +337,13 @@ async fn finish(
 /// writes to. The entries are kept and retried all the same: nothing is lost meanwhile.
 fn needs_an_operator(error: &Error) -> bool {
     match error {
-        Error::Auth(_) | Error::PermissionDenied(_) | Error::Config(_) => true,
+        Error::Auth(_)
+        | Error::PermissionDenied(_)
+        | Error::Config(_)
+        | Error::NotMigrated { .. } => true,
         Error::Database {
             code: Some(code), ..
-        } => matches!(
-            code.as_str(),
-            "42P01" | "42883" | "42703" | "3D000" | "28000" | "28P01"
-        ),
+        } => matches!(code.as_str(), "42703" | "3D000" | "28000" | "28P01"),
         _ => false,
     }
 }

@@ -18,8 +18,13 @@
 //! The spool's files are private to their owner (see [`spool`]); dead letters are deleted
 //! once older than [`LoggerConfig::dead_letter_ttl`], when the logger starts and every
 //! hour while it runs.
+//!
+//! Several processes may log to one destination at once: each logger claims a spool of
+//! its own beside the configured one, and adopts what the spools of processes that are
+//! gone still hold (see [`slots`]).
 
 mod drain;
+pub mod slots;
 mod spool;
 mod writer;
 
@@ -38,6 +43,7 @@ use crate::model::{Escalation, Interaction};
 use crate::Client;
 use writer::Request;
 
+pub use slots::{Slot, MAX_SLOTS};
 pub use spool::{DeadRecord, SpoolFile, SpoolStatus};
 
 /// What to do when the spool is full.
@@ -56,7 +62,8 @@ pub const DEFAULT_DEAD_LETTER_DAYS: u32 = 30;
 /// How the logger spools and drains.
 #[derive(Debug, Clone)]
 pub struct LoggerConfig {
-    /// The spool's SQLite file.
+    /// The spool's SQLite file; a logger takes it, or the first free slot beside it when
+    /// another process's logger holds it (see [`slots`]).
     pub spool_path: PathBuf,
     /// Records per database write.
     pub batch_size: usize,
@@ -265,6 +272,10 @@ impl Logger {
             done_tx,
         ));
         let expirer = tokio::spawn(expire_dead_letters(requests.downgrade()));
+        let adopter = tokio::spawn(adopt_orphans(
+            Arc::downgrade(&shared),
+            spool.path().to_path_buf(),
+        ));
         Ok(Logger {
             shared,
             requests,
@@ -272,6 +283,7 @@ impl Logger {
             tasks: Arc::new(std::sync::Mutex::new(Tasks {
                 drainer: Some(drainer),
                 expirer: Some(expirer),
+                adopter: Some(adopter),
                 writer: Some(writer_thread),
             })),
             spool,
@@ -425,15 +437,16 @@ impl Logger {
         let flushed = self.flush(timeout).await;
         self.shared.stopping.store(true, Ordering::Release);
         self.shared.work.notify_one();
-        let (drainer, expirer, writer) = match self.tasks.lock() {
+        let (drainer, expirer, adopter, writer) = match self.tasks.lock() {
             Ok(mut tasks) => (
                 tasks.drainer.take(),
                 tasks.expirer.take(),
+                tasks.adopter.take(),
                 tasks.writer.take(),
             ),
-            Err(_) => (None, None, None),
+            Err(_) => (None, None, None, None),
         };
-        for task in [drainer, expirer].into_iter().flatten() {
+        for task in [drainer, expirer, adopter].into_iter().flatten() {
             task.abort();
             let _ = task.await;
         }
@@ -461,9 +474,9 @@ impl Logger {
         })
     }
 
-    /// The spool file this logger uses.
+    /// The spool file this logger uses: the configured one, or a slot beside it.
     pub fn spool_path(&self) -> &Path {
-        &self.shared.config.spool_path
+        self.spool.path()
     }
 
     async fn reserve(&self, bytes: u64, may_wait: bool) -> Result<()> {
@@ -527,13 +540,57 @@ fn in_spool_order(items: Vec<EscalatedInteraction>) -> (Vec<Entry>, Vec<Entry>) 
     (first, then)
 }
 
-/// The logger's background work: the drain task, the dead-letter expiry and the writer
-/// thread.
+/// The logger's background work: the drain task, the dead-letter expiry, the adoption of
+/// orphaned spools and the writer thread.
 #[derive(Debug)]
 struct Tasks {
     drainer: Option<JoinHandle<()>>,
     expirer: Option<JoinHandle<()>>,
+    adopter: Option<JoinHandle<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Every [`slots::ADOPT_EVERY`], moves into this logger's spool what the spools of
+/// processes that are gone still hold (the logger did so once when it started), and
+/// hands it to the drain. Holds the logger's state weakly, so that it never outlives it.
+///
+/// The move commits on a connection of its own: it is rare (a process died, or
+/// dead letters of a spool nobody holds were retried), so the writer's single
+/// connection is left to the appends.
+async fn adopt_orphans(shared: std::sync::Weak<Shared>, own: PathBuf) {
+    let mut every = tokio::time::interval(slots::ADOPT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let Some(base) = shared.upgrade().map(|s| s.config.spool_path.clone()) else {
+            return;
+        };
+        let path = own.clone();
+        let adopted = tokio::task::spawn_blocking(move || slots::adopt_orphans(&base, &path)).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        match adopted {
+            Ok(Ok(adopted)) if adopted.records > 0 => {
+                shared
+                    .reserved_records
+                    .fetch_add(adopted.records, Ordering::AcqRel);
+                shared
+                    .reserved_bytes
+                    .fetch_add(adopted.bytes, Ordering::AcqRel);
+                shared
+                    .appended
+                    .fetch_max(adopted.last_seq, Ordering::AcqRel);
+                shared.work.notify_one();
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot adopt the spools of processes that are gone")
+            }
+            Err(e) => tracing::warn!(error = %e, "the adoption of orphaned spools failed"),
+        }
+    }
 }
 
 /// Asks the writer to delete expired dead letters every [`EXPIRE_EVERY`] (it also does

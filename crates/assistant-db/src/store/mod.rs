@@ -17,13 +17,15 @@ pub mod rest;
 use std::fmt;
 
 use async_trait::async_trait;
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::metrics::{Metrics, MetricsFilter};
 use crate::model::{Escalation, Interaction, KnowledgeDocument};
 use crate::query::{
-    InteractionDetail, InteractionQuery, Page, RecentEscalation, Upserted, Written,
+    InteractionDetail, InteractionFilter, InteractionQuery, Page, RecentEscalation, Upserted,
+    Written, MAX_PAGE_SIZE,
 };
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
 use crate::verify::data::DataReport;
@@ -84,6 +86,17 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// One page of interactions matching the query, newest first.
     async fn interactions(&self, query: &InteractionQuery) -> Result<Page<InteractionRow>>;
 
+    /// Every interaction matching `filter`, newest first, as a stream: by default page
+    /// after page of [`interactions`](Self::interactions) (each page costs the same
+    /// wherever it starts, see migration 009); a transport that can send them all in one
+    /// go does.
+    fn export_interactions(
+        &self,
+        filter: InteractionFilter,
+    ) -> BoxStream<'_, Result<InteractionRow>> {
+        page_by_page(self, filter)
+    }
+
     /// One interaction with its escalations, or `None` when no row has this id.
     async fn interaction(&self, id: Uuid) -> Result<Option<InteractionDetail>>;
 
@@ -123,6 +136,30 @@ pub trait Store: fmt::Debug + Send + Sync {
 
     /// How many stored rows break each rule of the model (`data_quality_report()`).
     async fn data_quality(&self) -> Result<DataReport>;
+}
+
+/// Every interaction matching `filter`, newest first, fetched [`MAX_PAGE_SIZE`] rows at
+/// a time through [`Store::interactions`].
+fn page_by_page<S: Store + ?Sized>(
+    store: &S,
+    filter: InteractionFilter,
+) -> BoxStream<'_, Result<InteractionRow>> {
+    let first = InteractionQuery {
+        filter,
+        limit: Some(MAX_PAGE_SIZE),
+        after: None,
+    };
+    stream::try_unfold(Some(first), move |query| async move {
+        let Some(query) = query else { return Ok(None) };
+        let page = store.interactions(&query).await?;
+        let next = page.next.map(|after| InteractionQuery {
+            after: Some(after),
+            ..query
+        });
+        Ok::<_, Error>(Some((stream::iter(page.items.into_iter().map(Ok)), next)))
+    })
+    .try_flatten()
+    .boxed()
 }
 
 /// A write begun by [`Store::stage_interactions`], waiting to be committed.

@@ -2,13 +2,16 @@
 //!
 //! Rows are read as `to_jsonb(row)`, the same JSON objects PostgREST answers with, so
 //! both transports decode them with one set of row types. Interactions of the logger and
-//! of an import travel by binary `COPY` ([`copy`]).
+//! of an import travel by binary `COPY` ([`copy`]); an export is one streamed query
+//! ([`export`]).
 
 mod copy;
+mod export;
 mod tuple;
 mod verify;
 
 use async_trait::async_trait;
+use futures_util::stream::BoxStream;
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -19,8 +22,8 @@ use crate::error::{Error, Result};
 use crate::metrics::{self, Metrics, MetricsFilter};
 use crate::model::{Escalation, Interaction, KnowledgeDocument};
 use crate::query::{
-    Condition, Cursor, InteractionDetail, InteractionQuery, Page, RecentEscalation, Upserted,
-    Written,
+    Condition, Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page,
+    RecentEscalation, Upserted, Written,
 };
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
 use crate::verify::data::DataReport;
@@ -196,6 +199,14 @@ impl Store for PgStore {
             .map(decode::row)
             .collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(rows, limit as usize))
+    }
+
+    /// One query, streamed: no page costs a round trip or a descent of the index.
+    fn export_interactions(
+        &self,
+        filter: InteractionFilter,
+    ) -> BoxStream<'_, Result<InteractionRow>> {
+        export::interactions(self.pool.clone(), filter)
     }
 
     /// One statement, so one snapshot of the interaction and its escalations.

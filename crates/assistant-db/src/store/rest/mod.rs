@@ -261,7 +261,7 @@ impl Store for RestStore {
             params.push(("order", "timestamp.desc,id.desc".into()));
             params.push(("limit", (wanted - rows.len()).to_string()));
             if let Some(cursor) = &after {
-                params.push(("or", params::after(cursor)));
+                params.extend(params::after(cursor));
             }
             let page: Vec<InteractionRow> = self
                 .rows("interactions", params, "reading interactions")
