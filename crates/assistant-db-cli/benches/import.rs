@@ -453,6 +453,7 @@ async fn main() -> Result<(), Failure> {
         intent: None,
         category: None,
         bucket: Bucket::Day,
+        ..MetricsFilter::default()
     };
     let mut in_process = Vec::new();
     for _ in 0..METRICS_RUNS {

@@ -12,12 +12,40 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+/// What `assistant-db --help` ends with: the embedded default, the environment, examples.
+const AFTER_HELP: &str = "\
+Where the data is:
+  DATABASE_URL is used when set; else SUPABASE_URL with SUPABASE_KEY (Supabase's REST
+  API); else the embedded default: a private PostgreSQL under $ASSISTANT_DB_HOME
+  (~/.local/share/assistant-db; /var/lib/assistant-db as root), created, migrated and
+  started on first use, on a Unix socket with no TCP port (`assistant-db local stop`
+  stops it). Flags win over the environment, the environment over ./.env.
+
+Environment:
+  DATABASE_URL                    direct PostgreSQL connection string (also --database-url)
+  SUPABASE_URL                    Supabase project URL, for the REST API
+  SUPABASE_KEY                    Supabase API key: public (anon) to log, secret (service_role) for the rest
+  SUPABASE_REST_URL               the REST API's base URL when not $SUPABASE_URL/rest/v1
+  ASSISTANT_DB_HOME               home of the embedded PostgreSQL and of the spools
+  ASSISTANT_DB_SPOOL              the logger's spool file
+  ASSISTANT_DB_API_TOKEN          bearer token of `serve` (writes; everything off loopback)
+  ASSISTANT_DB_PG_BIN             directory of initdb, pg_ctl and postgres
+  ASSISTANT_DB_PG_USER            as root, the user the embedded server runs as (postgres)
+  ASSISTANT_DB_DEAD_LETTER_DAYS   days a dead letter is kept (default 30)
+  ASSISTANT_DB_LOG                log filter for stderr (default warn), e.g. assistant_db=debug
+  NO_COLOR                        no colours in log messages
+
+Examples:
+  assistant-db demo
+  assistant-db serve
+  assistant-db metrics --from 7d --tz Europe/Paris";
+
 /// The database layer of the AI banking assistant, on Supabase / PostgreSQL.
 ///
 /// With no DATABASE_URL (or SUPABASE_URL) configured, every command uses a private local
 /// PostgreSQL kept under $ASSISTANT_DB_HOME, started on first use.
 #[derive(Debug, Parser)]
-#[command(name = "assistant-db", version, about, long_about = None)]
+#[command(name = "assistant-db", version, about, long_about = None, after_help = AFTER_HELP)]
 struct Cli {
     /// PostgreSQL connection string; overrides DATABASE_URL from the environment and .env.
     /// (`schema` and `local` connect to no configured database and refuse it.)
@@ -46,6 +74,8 @@ enum Command {
     Export(commands::export::Args),
     /// List interactions or show one with its escalations.
     Interactions(commands::interactions::Args),
+    /// List the registered knowledge documents.
+    KnowledgeDocuments(commands::knowledge_documents::Args),
     /// Dashboard metrics, computed by PostgreSQL.
     Metrics(commands::metrics::Args),
     /// Let the public key read metrics (whole hours, small groups suppressed), or not.
@@ -151,6 +181,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => commands::import::run(&config, args).await,
         Command::Export(args) => commands::export::run(&config, args).await,
         Command::Interactions(args) => commands::interactions::run(&config, args).await,
+        Command::KnowledgeDocuments(args) => {
+            commands::knowledge_documents::run(&config, args).await
+        }
         Command::Metrics(args) => commands::metrics::run(&config, args).await,
         Command::PublicMetrics(args) => commands::public_metrics::run(&config, args).await,
         Command::Demo(args) => commands::demo::run(&config, args).await,
@@ -158,5 +191,79 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => commands::serve::run(&config, args).await,
         Command::Retention(args) => commands::retention::run(&config, args).await,
         Command::Forget(args) => commands::forget::run(&config, args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every subcommand, nested ones too, with its full name.
+    fn subcommands(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Command)>) {
+        for sub in command.get_subcommands() {
+            let name = format!("{path} {}", sub.get_name());
+            out.push((name.clone(), sub.clone()));
+            subcommands(sub, &name, out);
+        }
+    }
+
+    #[test]
+    fn every_subcommand_help_ends_with_examples() {
+        let mut all = Vec::new();
+        subcommands(&Cli::command(), "assistant-db", &mut all);
+        assert!(all.len() > 15, "{}", all.len());
+        for (name, mut command) in all {
+            if name.ends_with(" help") {
+                continue;
+            }
+            let help = command.render_long_help().to_string();
+            let examples = help
+                .rsplit_once("Examples:\n")
+                .map(|(_, tail)| tail)
+                .unwrap_or_else(|| panic!("`{name} --help` has no examples:\n{help}"));
+            let lines: Vec<&str> = examples.lines().filter(|l| !l.trim().is_empty()).collect();
+            assert!(
+                (2..=3).contains(&lines.len())
+                    && lines
+                        .iter()
+                        .all(|l| l.trim_start().starts_with("assistant-db ")
+                            || l.contains(" assistant-db ")),
+                "`{name} --help` must end with two or three example commands:\n{examples}"
+            );
+            let top = name.split(' ').nth(1).unwrap_or_default();
+            assert!(
+                lines
+                    .iter()
+                    .all(|l| l.contains(&format!("assistant-db {top}"))),
+                "`{name} --help`: every example runs `assistant-db {top}`:\n{examples}"
+            );
+        }
+    }
+
+    #[test]
+    fn top_level_help_names_the_embedded_default_and_every_variable_of_the_readme() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("embedded default"), "{help}");
+        assert!(help.contains("ASSISTANT_DB_HOME"), "{help}");
+        let readme = include_str!("../../../README.md");
+        let config = readme
+            .split("\n## Configuration")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("the README has a Configuration section");
+        let variables: Vec<&str> = config
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        assert!(variables.len() >= 10, "{variables:?}");
+        for variable in variables {
+            assert!(
+                help.contains(variable),
+                "`assistant-db --help` does not name {variable}"
+            );
+        }
     }
 }

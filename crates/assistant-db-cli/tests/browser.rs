@@ -1,8 +1,10 @@
 //! The dashboard in a real browser: `assistant-db serve --demo` on a throwaway embedded
 //! PostgreSQL, driven in headless Debian Chromium by `tests/browser/dashboard.mjs`
 //! (npm `playwright-core`). The server runs as behind a TLS proxy, so the browser signs
-//! in at `/login`, browses with its session cookie and signs out at the end. Saves the
-//! README's screenshot to `docs/dashboard.png`.
+//! in at `/login`, browses with its session cookie and signs out at the end: filters,
+//! date presets with the tiles' comparison, clicking an intent and a chart bar, search,
+//! export, a conversation, the knowledge documents, auto-refresh and a phone's width.
+//! Saves the README's screenshots to `docs/dashboard.png` and `docs/dashboard-phone.png`.
 //!
 //! Needs `/usr/bin/chromium`, `node` and `npm ci` in `tests/browser`; `.ci/run`
 //! installs them. When one is missing the test fails saying so: it is never skipped.
@@ -21,7 +23,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long `serve --demo` may take: initdb, migrations and 2000 demo interactions.
 const STARTUP: Duration = Duration::from_secs(300);
 /// How long the browser script may run.
-const SCRIPT: Duration = Duration::from_secs(240);
+const SCRIPT: Duration = Duration::from_secs(480);
 /// The token the server is started with and the browser signs in with.
 const TOKEN: &str = "browser-test-token-0123456789";
 
@@ -85,6 +87,7 @@ fn the_dashboard_works_in_headless_chromium() {
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
     std::fs::create_dir_all(&docs).expect("docs directory");
     let screenshot = docs.join("dashboard.png");
+    let phone = docs.join("dashboard-phone.png");
 
     // The browser uses the name `localhost`, one the server answers to.
     let base = server
@@ -95,6 +98,7 @@ fn the_dashboard_works_in_headless_chromium() {
         .arg("dashboard.mjs")
         .arg(&base)
         .arg(&screenshot)
+        .arg(&phone)
         .current_dir(browser_dir())
         .env("CHROMIUM_PATH", CHROMIUM)
         .env("DASHBOARD_TOKEN", TOKEN)
@@ -137,6 +141,27 @@ fn the_dashboard_works_in_headless_chromium() {
     assert_eq!(report["signed_in"], true, "{report}");
     assert!(all >= 2000, "{report}");
     assert!(0 < banker && banker < all, "{report}");
-    let png = std::fs::read(&screenshot).expect("the screenshot was saved");
-    assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
+    let count = |key: &str| report[key].as_i64().unwrap_or_default();
+    let week = count("week_interactions");
+    assert!(0 < week && week <= all, "{report}");
+    assert!(count("intent_interactions") > 0, "{report}");
+    assert!(count("bucket_interactions") > 0, "{report}");
+    assert!(count("search_results") > 0, "{report}");
+    assert!(count("session_turns") > 0, "{report}");
+    assert!(count("documents") > 0, "{report}");
+    assert!(
+        report["smallest_phone_label_px"]
+            .as_f64()
+            .unwrap_or_default()
+            >= 11.0,
+        "{report}"
+    );
+    for shot in [&screenshot, &phone] {
+        let png = std::fs::read(shot).expect("the screenshot was saved");
+        assert!(
+            png.starts_with(b"\x89PNG"),
+            "{} is not a PNG",
+            shot.display()
+        );
+    }
 }

@@ -262,3 +262,130 @@ fn metrics_rejects_an_unknown_bucket() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn knowledge_documents_list_pages_through_the_whole_registry() {
+    let url = seeded_url().await;
+    let mut conn = connect(&url).await;
+    let mut stored: Vec<String> =
+        sqlx::query_scalar("SELECT id::text FROM knowledge_documents ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .expect("ids");
+    assert!(
+        stored.len() >= 3,
+        "the demo wrote {} documents",
+        stored.len()
+    );
+
+    // Pages of two, each continuing after the previous page's `next`.
+    let mut listed = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut args = vec!["knowledge-documents", "list", "--limit", "2", "--json"];
+        if let Some(id) = after.as_deref() {
+            args.extend(["--after", id]);
+        }
+        let page = json(&run_against(&url, &args));
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 2, "{page}");
+        listed.extend(
+            items
+                .iter()
+                .map(|d| d["id"].as_str().expect("id").to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(
+            listed.len() <= stored.len(),
+            "paging does not end: {listed:?}"
+        );
+    }
+    stored.sort();
+    assert_eq!(
+        listed, stored,
+        "the pages, in order, are the registry by id"
+    );
+
+    let text = assert_ok(&run_against(&url, &["knowledge-documents", "list"]));
+    let file: String =
+        sqlx::query_scalar("SELECT openai_file_id FROM knowledge_documents ORDER BY id LIMIT 1")
+            .fetch_one(&mut conn)
+            .await
+            .expect("file id");
+    assert!(
+        text.starts_with("ID") && text.contains(&file) && text.contains(&stored[0]),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_all_lists_every_intent_and_tz_is_checked() {
+    let url = seeded_url().await;
+    let metrics = json(&run_against(&url, &["metrics", "--json"]));
+    let intents: Vec<String> = metrics["by_intent"]
+        .as_array()
+        .expect("by_intent")
+        .iter()
+        .filter_map(|r| r["intent_name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        intents.len() > 10,
+        "the demo has only {} intents",
+        intents.len()
+    );
+
+    let top = assert_ok(&run_against(&url, &["metrics"]));
+    let more = format!(
+        "and {} more (--all lists them)",
+        metrics["by_intent"].as_array().map_or(0, Vec::len) - 10
+    );
+    assert!(top.contains(&more), "{top}");
+    let all = assert_ok(&run_against(&url, &["metrics", "--all"]));
+    assert!(!all.contains("--all lists them"), "{all}");
+    let section = all
+        .split("\nIntents\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .unwrap_or_else(|| panic!("no intent table:\n{all}"));
+    for name in &intents {
+        assert!(
+            section.contains(name.as_str()),
+            "--all omits {name}:\n{section}"
+        );
+    }
+
+    let bad = run_against(&url, &["metrics", "--tz", "Mars/Olympus"]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("--tz") && stderr(&bad).contains("IANA"),
+        "{}",
+        stderr(&bad)
+    );
+    let reversed = run_against(
+        &url,
+        &["metrics", "--from", "2026-11-02", "--to", "2026-11-01"],
+    );
+    assert!(!reversed.status.success());
+    assert!(
+        stderr(&reversed).contains("--from"),
+        "{}",
+        stderr(&reversed)
+    );
+    let day = json(&run_against(
+        &url,
+        &[
+            "metrics",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-01",
+            "--tz",
+            "Europe/Paris",
+            "--json",
+        ],
+    ));
+    assert!(day["total_interactions"].is_number(), "{day}");
+}

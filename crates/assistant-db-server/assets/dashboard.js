@@ -1,18 +1,21 @@
-// assistant-db dashboard: small conveniences on top of a page that works without script.
-// Filters apply as soon as they change (empty ones are left out of the URL), and a
-// whole table row opens the interaction it shows.
+// assistant-db dashboard: small conveniences on top of pages that work without script.
+// A choice in a list applies at once (typed fields apply with Enter or Apply); fields
+// left empty or at their default stay out of the URL; a whole table row opens the
+// interaction it shows.
 "use strict";
+
+const DEFAULTS = { bucket: "day", tz: "UTC" };
 
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.querySelector("form.filters");
   if (form) {
     form.addEventListener("submit", () => {
       for (const field of form.elements) {
-        if (field.name && field.value === "") field.disabled = true;
-        if (field.name === "bucket" && field.value === "day") field.disabled = true;
+        if (!field.name) continue;
+        if (field.value.trim() === "" || DEFAULTS[field.name] === field.value) field.disabled = true;
       }
     });
-    for (const field of form.querySelectorAll("select, input[type=date]")) {
+    for (const field of form.querySelectorAll("select")) {
       field.addEventListener("change", () => form.requestSubmit());
     }
   }

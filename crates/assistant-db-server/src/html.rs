@@ -40,13 +40,22 @@ pub fn esc(text: &str) -> String {
 
 /// A whole page around `body`, with the security headers pages need.
 pub fn page(title: &str, body: &str) -> Response {
+    page_refreshing(title, body, None)
+}
+
+/// A whole page that the browser reloads every `refresh` seconds when given (a
+/// `<meta http-equiv="refresh">`, which needs no script).
+pub fn page_refreshing(title: &str, body: &str, refresh: Option<u32>) -> Response {
+    let refresh = refresh
+        .map(|s| format!("<meta http-equiv=\"refresh\" content=\"{s}\">\n"))
+        .unwrap_or_default();
     let html = format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
+{refresh}<title>{title}</title>
 <link rel="icon" href="{ICON}">
 <link rel="stylesheet" href="/assets/dashboard.css">
 <script src="/assets/dashboard.js" defer></script>

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::FieldError;
 use crate::routes::{
-    escalations, health, interactions, knowledge_documents, metrics, prometheus, sessions,
+    escalations, export, health, interactions, knowledge_documents, metrics, prometheus, sessions,
 };
 use crate::schemas;
 
@@ -29,7 +29,10 @@ use crate::schemas;
         interactions::list,
         interactions::get_one,
         interactions::post,
+        interactions::session,
+        export::export,
         escalations::post,
+        knowledge_documents::list,
         knowledge_documents::put,
         sessions::erase,
         health::healthz,
@@ -40,7 +43,7 @@ use crate::schemas;
     components(schemas(FieldError, schemas::KnowledgeDocumentRow)),
     modifiers(&BearerToken),
     tags(
-        (name = "read", description = "Metrics and interactions, as stored"),
+        (name = "read", description = "Metrics, interactions, sessions and knowledge documents, as stored"),
         (name = "write", description = "Validated writes, idempotent by id"),
         (name = "operations", description = "Health and Prometheus metrics"),
     ),
@@ -415,6 +418,9 @@ mod tests {
             ("/api/escalations", "post"),
             ("/api/knowledge-documents", "put"),
             ("/api/sessions/{id}", "delete"),
+            ("/api/knowledge-documents", "get"),
+            ("/api/sessions/{id}", "get"),
+            ("/api/interactions/export", "get"),
             ("/healthz", "get"),
             ("/metrics", "get"),
         ] {

@@ -4,6 +4,7 @@
 
 use assistant_db::model::Rule;
 use assistant_db::table::Table;
+use assistant_db::when::{Moment, Window, Zone};
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path};
@@ -117,16 +118,24 @@ impl Params {
         }
     }
 
-    /// `from` and `to`, checked to be in order.
-    pub fn window(&mut self) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-        let from = self.parse("from", timestamp);
-        let to = self.parse("to", timestamp);
-        if let (Some(from), Some(to)) = (from, to) {
-            if from > to {
-                self.reject("from", "must not be after `to`");
+    /// `tz`, an IANA time zone name; UTC when absent.
+    pub fn zone(&mut self) -> Zone {
+        self.parse("tz", |s| Zone::parse(s, "tz").map_err(|e| e.rule))
+            .unwrap_or_default()
+    }
+
+    /// `from` and `to` as people write them (see [`assistant_db::when`]): an instant, a
+    /// day in `zone`, `today`, `7d`, …; resolved now and checked to be in order.
+    pub fn window(&mut self, zone: Zone) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        let from = self.parse("from", moment);
+        let to = self.parse("to", moment);
+        match Window::resolve(from.as_ref(), to.as_ref(), zone, Utc::now(), "") {
+            Ok(window) => (window.from, window.to),
+            Err(e) => {
+                self.reject(&e.field, e.rule);
+                (None, None)
             }
         }
-        (from, to)
     }
 
     /// Records a field error found while combining parameters.
@@ -158,12 +167,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     }
 }
 
-/// Parses an RFC 3339 timestamp into UTC. A `+` of an offset that arrived as a space
-/// (an unencoded `+` in a query string) is read as `+`.
-pub fn timestamp(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(&text.trim().replace(' ', "+"))
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("must be an RFC 3339 timestamp such as 2025-05-01T00:00:00Z ({e})"))
+/// Reads a bound of a window, in any form [`Moment`] reads.
+pub fn moment(text: &str) -> Result<Moment, String> {
+    Moment::parse(text, "").map_err(|e| e.rule)
 }
 
 /// Parses a value of one of the schema's CHECK enums.
@@ -216,6 +222,28 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
+/// The session id of a path: text without NUL.
+pub fn session_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    match path {
+        Ok(Path(text)) if text.contains('\0') => {
+            Err(ApiError::InvalidParameters(vec![FieldError::new(
+                "id", NO_NUL,
+            )]))
+        }
+        Ok(Path(text)) => Ok(text),
+        Err(PathRejection::FailedToDeserializePathParams(e))
+            if matches!(e.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+        {
+            Err(ApiError::InvalidParameters(vec![FieldError::new(
+                "id", UTF8,
+            )]))
+        }
+        Err(other) => Err(ApiError::Internal(format!(
+            "the path cannot be read: {}",
+            other.body_text()
+        ))),
+    }
+}
 /// The length of a hyphenated UUID, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 const HYPHENATED_LEN: usize = 36;
 

@@ -8,7 +8,7 @@ use assistant_db::logger::Logger;
 use assistant_db::Client;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -24,7 +24,8 @@ use crate::listen::{self, Limits};
 use crate::middleware::{errors, headers, host};
 use crate::openapi;
 use crate::routes::{
-    escalations, fallback, health, interactions, knowledge_documents, metrics, prometheus, sessions,
+    escalations, export, fallback, health, interactions, knowledge_documents, metrics, prometheus,
+    sessions,
 };
 use crate::state::AppState;
 use crate::telemetry;
@@ -53,6 +54,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(dashboard::index))
         .route("/interactions/{id}", get(dashboard::detail))
+        .route("/sessions/{id}", get(dashboard::session))
+        .route("/knowledge-documents", get(dashboard::knowledge_documents))
         .route("/assets/{file}", get(dashboard::asset))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
@@ -61,10 +64,17 @@ pub fn router(state: AppState) -> Router {
             "/api/interactions",
             get(interactions::list).post(interactions::post),
         )
+        .route("/api/interactions/export", get(export::export))
         .route("/api/interactions/{id}", get(interactions::get_one))
+        .route(
+            "/api/sessions/{id}",
+            get(interactions::session).delete(sessions::erase),
+        )
         .route("/api/escalations", post(escalations::post))
-        .route("/api/knowledge-documents", put(knowledge_documents::put))
-        .route("/api/sessions/{id}", delete(sessions::erase))
+        .route(
+            "/api/knowledge-documents",
+            get(knowledge_documents::list).put(knowledge_documents::put),
+        )
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(prometheus::prometheus))

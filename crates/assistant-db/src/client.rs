@@ -21,8 +21,8 @@ use crate::error::{Error, Result};
 use crate::metrics::{Metrics, MetricsFilter};
 use crate::model::{Escalation, Interaction, KnowledgeDocument, ValidationError};
 use crate::query::{
-    InteractionDetail, InteractionFilter, InteractionQuery, Page, RecentEscalation, Upserted,
-    Written, MAX_PAGE_SIZE,
+    Cursor, DocumentPage, InteractionDetail, InteractionFilter, InteractionQuery, Page,
+    RecentEscalation, SessionTurns, Upserted, Written, MAX_PAGE_SIZE, MAX_SESSION_TURNS,
 };
 use crate::retention::{
     AuditEntry, AuditQuery, DbErasure, ErasureTarget, RetentionPolicy, RetentionPreview,
@@ -212,6 +212,60 @@ impl Client {
         self.store.interaction(id).await
     }
 
+    /// Every turn of the conversation `session_id`, oldest first; an empty list when no
+    /// interaction has it. A session of more than [`MAX_SESSION_TURNS`] turns gives its
+    /// latest ones, marked `truncated`.
+    pub async fn session(&self, session_id: &str) -> Result<SessionTurns> {
+        let filter = InteractionFilter {
+            session: Some(session_id.to_owned()),
+            ..InteractionFilter::default()
+        };
+        let mut rows = self.export_interactions(filter);
+        let mut turns = Vec::new();
+        let mut truncated = false;
+        while let Some(row) = rows.try_next().await? {
+            if turns.len() == MAX_SESSION_TURNS {
+                truncated = true;
+                break;
+            }
+            turns.push(row);
+        }
+        turns.reverse();
+        Ok(SessionTurns {
+            session_id: session_id.to_owned(),
+            turns,
+            truncated,
+        })
+    }
+
+    /// Up to `limit` knowledge documents (1 to [`MAX_PAGE_SIZE`]) with an id greater than
+    /// `after`, in id order, and the id to pass as `after` for the next page.
+    pub async fn knowledge_documents(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<DocumentPage> {
+        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+            return Err(ValidationError::new(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE_SIZE} (got {limit})"),
+            )
+            .into());
+        }
+        // One row more than the page tells whether another page follows.
+        let mut items = self
+            .store
+            .knowledge_documents_after(after, limit + 1)
+            .await?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|d| d.id)
+        } else {
+            None
+        };
+        Ok(DocumentPage { items, next })
+    }
+
     /// Deletes an interaction and, by cascade, its escalations; true if it existed.
     pub async fn delete_interaction(&self, id: Uuid) -> Result<bool> {
         self.store.delete_interaction(id).await
@@ -346,6 +400,35 @@ impl Client {
         filter: InteractionFilter,
     ) -> BoxStream<'_, Result<InteractionRow>> {
         self.store.export_interactions(filter)
+    }
+
+    /// Every matching interaction, newest first, fetched a page at a time. The stream
+    /// holds its own clone of the client, so it may outlive this borrow (a response
+    /// body streamed by a server).
+    pub fn export_interactions_owned(
+        &self,
+        filter: InteractionFilter,
+    ) -> BoxStream<'static, Result<InteractionRow>> {
+        let first = InteractionQuery {
+            filter,
+            limit: Some(EXPORT_PAGE),
+            after: None,
+        };
+        let client = self.clone();
+        stream::try_unfold(Some(first), move |query| {
+            let client = client.clone();
+            async move {
+                let Some(query) = query else { return Ok(None) };
+                let page = client.interactions(&query).await?;
+                let next = page.next.map(|after: Cursor| InteractionQuery {
+                    after: Some(after),
+                    ..query
+                });
+                Ok::<_, Error>(Some((stream::iter(page.items.into_iter().map(Ok)), next)))
+            }
+        })
+        .try_flatten()
+        .boxed()
     }
 
     /// Every escalation, in id order, fetched a page at a time.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod connect;
 pub mod demo;
 pub mod error;
+pub mod export;
 mod files;
 pub mod local;
 pub mod logger;
@@ -22,6 +23,7 @@ pub mod row;
 pub mod store;
 pub mod table;
 pub mod verify;
+pub mod when;
 
 pub use client::Client;
 pub use config::Config;

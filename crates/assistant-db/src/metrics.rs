@@ -19,17 +19,19 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Days, TimeDelta, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{AssistantMode, IntentCategory, Rule, ValidationError};
 use crate::query::{Condition, Conditions};
+use crate::when::Zone;
 
 /// Name of the SQL function (in schema `public`) that computes the metrics.
 pub const SQL_FUNCTION: &str = "interaction_metrics";
 
-/// Width of a timeseries bucket; timestamps are truncated in UTC.
+/// Width of a timeseries bucket; days and weeks start at midnight in the filter's time
+/// zone ([`MetricsFilter::tz`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Bucket {
@@ -52,6 +54,46 @@ impl Bucket {
             Self::Hour => "hour",
             Self::Day => "day",
             Self::Week => "week",
+        }
+    }
+}
+
+impl Bucket {
+    /// The start of the bucket holding `at`, as `interaction_metrics` truncates it in
+    /// `zone` (weeks start on Monday).
+    pub fn start_of(self, at: DateTime<Utc>, zone: Zone) -> Option<DateTime<Utc>> {
+        let local = zone.local(at);
+        match self {
+            // The offset in force at `at` is kept: minutes and seconds past the hour.
+            Bucket::Hour => {
+                let past = TimeDelta::seconds(i64::from(local.minute() * 60 + local.second()))
+                    + TimeDelta::nanoseconds(i64::from(local.nanosecond()));
+                at.checked_sub_signed(past)
+            }
+            Bucket::Day => zone.start_of(local.date_naive()),
+            Bucket::Week => {
+                let day = local.date_naive();
+                let monday = day
+                    .checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))?;
+                zone.start_of(monday)
+            }
+        }
+    }
+
+    /// The start of the bucket after the one starting at `start`.
+    pub fn next(self, start: DateTime<Utc>, zone: Zone) -> Option<DateTime<Utc>> {
+        match self {
+            Bucket::Hour => start.checked_add_signed(TimeDelta::hours(1)),
+            Bucket::Day => zone.start_of(zone.day_of(start).checked_add_days(Days::new(1))?),
+            Bucket::Week => zone.start_of(zone.day_of(start).checked_add_days(Days::new(7))?),
+        }
+    }
+
+    /// The next narrower width (a day's hours, a week's days); hours stay hours.
+    pub const fn narrower(self) -> Bucket {
+        match self {
+            Bucket::Hour | Bucket::Day => Bucket::Hour,
+            Bucket::Week => Bucket::Day,
         }
     }
 }
@@ -94,6 +136,8 @@ pub struct MetricsFilter {
     pub category: Option<IntentCategory>,
     /// Width of the timeseries buckets.
     pub bucket: Bucket,
+    /// The time zone whose midnights start the day and week buckets (UTC by default).
+    pub tz: Zone,
 }
 
 impl MetricsFilter {
@@ -288,7 +332,8 @@ pub struct Pipeline {
 /// Interactions in one time bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketCount {
-    /// Start of the bucket, in UTC.
+    /// Start of the bucket: the instant, in UTC, of the midnight (or hour) in the
+    /// filter's time zone that begins it.
     pub bucket: DateTime<Utc>,
     /// Interactions in the bucket.
     pub total: i64,
@@ -326,6 +371,55 @@ mod tests {
         }
         assert_eq!(Bucket::default(), Bucket::Day);
         assert_eq!(MetricsFilter::default().bucket, Bucket::Day);
+    }
+
+    #[test]
+    fn buckets_start_at_midnight_in_the_zone() {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("instant")
+                .with_timezone(&Utc)
+        };
+        let paris: Zone = "Europe/Paris".parse().expect("zone");
+        let kolkata: Zone = "Asia/Kolkata".parse().expect("zone");
+        // Wednesday 2026-11-04, 00:30 in Paris.
+        let t = at("2026-11-03T23:30:00Z");
+        assert_eq!(
+            Bucket::Day.start_of(t, paris),
+            Some(at("2026-11-03T23:00:00Z"))
+        );
+        assert_eq!(
+            Bucket::Day.start_of(t, Zone::UTC),
+            Some(at("2026-11-03T00:00:00Z"))
+        );
+        assert_eq!(
+            Bucket::Week.start_of(t, paris),
+            Some(at("2026-11-01T23:00:00Z"))
+        );
+        assert_eq!(
+            Bucket::Hour.start_of(t, paris),
+            Some(at("2026-11-03T23:00:00Z"))
+        );
+        assert_eq!(
+            Bucket::Hour.start_of(t, kolkata),
+            Some(at("2026-11-03T23:30:00Z"))
+        );
+        assert_eq!(
+            Bucket::Hour.start_of(at("2026-11-03T23:29:59Z"), kolkata),
+            Some(at("2026-11-03T22:30:00Z"))
+        );
+        // The day summer time ends in Paris lasts 25 hours.
+        let start = at("2026-10-24T22:00:00Z");
+        assert_eq!(
+            Bucket::Day.next(start, paris),
+            Some(at("2026-10-25T23:00:00Z"))
+        );
+        assert_eq!(
+            Bucket::Week.next(at("2026-10-18T22:00:00Z"), paris),
+            Some(at("2026-10-25T23:00:00Z"))
+        );
+        assert_eq!(Bucket::Week.narrower(), Bucket::Day);
+        assert_eq!(Bucket::Hour.narrower(), Bucket::Hour);
     }
 
     #[test]

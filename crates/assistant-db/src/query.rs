@@ -12,12 +12,19 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{AssistantMode, IntentCategory, Outcome, ValidationError};
-use crate::row::{EscalationRow, InteractionRow, Timestamp};
+use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow, Timestamp};
 
 /// The most rows one page may hold.
 pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Rows per page when the caller does not say.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// The longest text search, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+/// The most words a text search may hold.
+pub const MAX_SEARCH_WORDS: usize = 8;
+/// The shortest run of characters the search index can look up: its pieces are three
+/// characters long (trigrams).
+pub const MIN_INDEXED_CHARS: usize = 3;
 
 /// Which interactions to read; every filter is optional and they combine with AND.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +43,12 @@ pub struct InteractionFilter {
     pub from: Option<DateTime<Utc>>,
     /// `timestamp` at or before.
     pub to: Option<DateTime<Utc>>,
+    /// Words in `user_query` or `response_text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<TextSearch>,
+    /// An escalation of the interaction has this `trigger_type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
 }
 
 impl InteractionFilter {
@@ -54,7 +67,122 @@ impl InteractionFilter {
             )
             .eq("session_id", self.session.as_deref())
             .window(self.from, self.to)
+            .search(self.search.as_ref())
+            .trigger(self.trigger.as_deref())
             .into()
+    }
+}
+
+/// A text search over interactions: every word must appear, ignoring case, in the
+/// user's query or in the response (not necessarily the same one for each word). A `*`
+/// inside a word matches any run of characters; every other character, `%` and `_`
+/// included, stands for itself.
+///
+/// The words are looked up in trigram indexes (migration 010), which find a word by its
+/// three-character pieces: so at least one word must hold three characters besides `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextSearch {
+    words: Vec<String>,
+}
+
+impl TextSearch {
+    /// Reads the words of `text`; `field` names the parameter in an error.
+    pub fn parse(text: &str, field: &str) -> Result<Self, ValidationError> {
+        let bad = |rule: String| ValidationError::new(field, rule);
+        if text.contains('\0') {
+            return Err(bad("must not contain a NUL character".into()));
+        }
+        let chars = text.chars().count();
+        if chars > MAX_SEARCH_CHARS {
+            return Err(bad(format!(
+                "must be at most {MAX_SEARCH_CHARS} characters (got {chars})"
+            )));
+        }
+        let words: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
+        if words.is_empty() {
+            return Err(bad("must hold a word to search for".into()));
+        }
+        if words.len() > MAX_SEARCH_WORDS {
+            return Err(bad(format!(
+                "must hold at most {MAX_SEARCH_WORDS} words (got {})",
+                words.len()
+            )));
+        }
+        let indexed = words.iter().any(|w| {
+            w.split('*')
+                .any(|run| run.chars().count() >= MIN_INDEXED_CHARS)
+        });
+        if !indexed {
+            return Err(bad(format!(
+                "must hold a word of at least {MIN_INDEXED_CHARS} characters (besides `*`), \
+                 which the search index can look up"
+            )));
+        }
+        Ok(TextSearch { words })
+    }
+
+    /// The words, in the order given.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Each word as an `ILIKE` pattern: `%word%`, with `*` as `%` and `%`, `_` and `\`
+    /// escaped.
+    pub(crate) fn like_patterns(&self) -> impl Iterator<Item = String> + '_ {
+        self.words
+            .iter()
+            .map(|w| format!("%{}%", like_escape(w, '%')))
+    }
+
+    /// Each word as PostgREST writes a `like` pattern, whose wildcard is `*`: `*word*`,
+    /// with `%`, `_` and `\` escaped for `LIKE`.
+    pub(crate) fn rest_patterns(&self) -> impl Iterator<Item = String> + '_ {
+        self.words
+            .iter()
+            .map(|w| format!("*{}*", like_escape(w, '*')))
+    }
+}
+
+/// `word` for a `LIKE` pattern: `%`, `_` and `\` escaped with `\`, `*` written as `star`.
+fn like_escape(word: &str, star: char) -> String {
+    let mut out = String::with_capacity(word.len() + 2);
+    for c in word.chars() {
+        match c {
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '*' => out.push(star),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl fmt::Display for TextSearch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.words.join(" "))
+    }
+}
+
+impl FromStr for TextSearch {
+    type Err = ValidationError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        TextSearch::parse(text, "q")
+    }
+}
+
+impl Serialize for TextSearch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TextSearch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        TextSearch::parse(&text, "q").map_err(|e| serde::de::Error::custom(e.rule))
     }
 }
 
@@ -81,6 +209,22 @@ impl<'a> Conditions<'a> {
         }
         self
     }
+
+    /// Adds a text search when there is one.
+    pub(crate) fn search(mut self, search: Option<&'a TextSearch>) -> Self {
+        if let Some(search) = search {
+            self.0.push(Condition::Contains(search));
+        }
+        self
+    }
+
+    /// Adds "has an escalation with this trigger type" when there is one.
+    pub(crate) fn trigger(mut self, trigger: Option<&'a str>) -> Self {
+        if let Some(trigger) = trigger {
+            self.0.push(Condition::EscalatedBy(trigger));
+        }
+        self
+    }
 }
 
 impl<'a> From<Conditions<'a>> for Vec<Condition<'a>> {
@@ -89,7 +233,7 @@ impl<'a> From<Conditions<'a>> for Vec<Condition<'a>> {
     }
 }
 
-/// One condition of a filter: a column of `interactions` compared with a value.
+/// One condition of a filter on `interactions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Condition<'a> {
     /// `column = value`.
@@ -98,6 +242,10 @@ pub(crate) enum Condition<'a> {
     AtOrAfter(&'static str, DateTime<Utc>),
     /// `column <= instant`.
     AtOrBefore(&'static str, DateTime<Utc>),
+    /// Every word in `user_query` or `response_text`, ignoring case.
+    Contains(&'a TextSearch),
+    /// An escalation of the interaction has this `trigger_type`.
+    EscalatedBy(&'a str),
 }
 
 /// One page of a listing, newest first.
@@ -208,6 +356,30 @@ impl Page<InteractionRow> {
         };
         Page { items: rows, next }
     }
+}
+
+/// A page of knowledge documents, in id order, and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentPage {
+    /// The documents, in id order.
+    pub items: Vec<KnowledgeDocumentRow>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<Uuid>,
+}
+
+/// The most turns a session view holds.
+pub const MAX_SESSION_TURNS: usize = 5000;
+
+/// Every turn of one conversation (`session_id`), oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionTurns {
+    /// The session's id.
+    pub session_id: String,
+    /// Its interactions, oldest first (turns without a timestamp last).
+    pub turns: Vec<InteractionRow>,
+    /// True when the session holds more than [`MAX_SESSION_TURNS`] turns: then `turns`
+    /// holds the latest ones.
+    pub truncated: bool,
 }
 
 /// One interaction with its escalations.

@@ -805,6 +805,7 @@ async fn category_filter() {
         intent: Some("wire_transfer".into()),
         category: Some(IntentCategory::HumanOnly),
         bucket: Bucket::Week,
+        ..MetricsFilter::default()
     };
     check(&pool, &rows, &escalations, &all).await;
 }

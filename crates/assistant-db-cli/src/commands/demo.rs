@@ -25,8 +25,15 @@ use super::metrics::{emit, parse_timestamp, render};
 /// How long the demo waits for the database to take everything spooled.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// Examples at the end of `demo --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db demo
+  assistant-db demo --count 10000 --days 60 --seed 7
+  assistant-db demo --json";
+
 /// Arguments of `demo`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Number of interactions to generate.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_INTERACTIONS)]

@@ -25,8 +25,15 @@ use super::interactions::FilterArgs;
 use super::records::{self, CsvCells, Format, RecordWriter, Table, WriteNotes};
 use crate::terminal::escape;
 
+/// Examples at the end of `export --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db export interactions --from 7d --tz Europe/Paris -o last-week.csv
+  assistant-db export interactions --search \"card blocked\" --outcome escalated
+  assistant-db export knowledge-documents > documents.ndjson";
+
 /// Arguments of `export`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The table to export.
     #[arg(value_enum)]
@@ -95,7 +102,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let written = match args.table {
         Table::Interactions => {
             copy(
-                client.export_interactions(args.filter.filter()),
+                client.export_interactions(args.filter.filter()?),
                 writer,
                 &progress,
             )

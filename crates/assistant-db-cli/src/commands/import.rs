@@ -50,8 +50,15 @@ const MAX_REPORTED: usize = 1000;
 /// batches of long records in flight stay within memory.
 const BATCH_BYTES: u64 = 64 << 20;
 
+/// Examples at the end of `import --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db import interactions interactions.ndjson
+  assistant-db import interactions rows.csv --skip-invalid --json
+  gunzip -c dump.ndjson.gz | assistant-db import escalations -";
+
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The table the records are rows of.
     #[arg(value_enum)]

@@ -8,10 +8,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use assistant_db::model::{AssistantMode, IntentCategory, Outcome};
-use assistant_db::query::{Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page};
+use assistant_db::query::{
+    Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, TextSearch,
+};
 use assistant_db::row::{InteractionRow, Timestamp};
+use assistant_db::when::{Moment, Window, Zone};
 use assistant_db::{Client, Config};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{SecondsFormat, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -23,8 +26,26 @@ const QUERY_WIDTH: usize = 60;
 /// Characters of the intent shown in a listing.
 const INTENT_WIDTH: usize = 30;
 
+/// Examples at the end of `interactions --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db interactions list --from today --tz Europe/Paris
+  assistant-db interactions list --search \"card blocked\" --outcome escalated --json
+  assistant-db interactions show 0190b6a0-0000-7000-8000-000000000001";
+
+/// Examples at the end of `interactions list --help`.
+const LIST_EXAMPLES: &str = "Examples:
+  assistant-db interactions list --from 24h
+  assistant-db interactions list --from 2026-11-01 --to 2026-11-07 --tz Europe/Paris --intent card_dispute
+  assistant-db interactions list --search dispute --trigger low_confidence --limit 100";
+
+/// Examples at the end of `interactions show --help`.
+const SHOW_EXAMPLES: &str = "Examples:
+  assistant-db interactions show 0190b6a0-0000-7000-8000-000000000001
+  assistant-db interactions show 0190b6a0-0000-7000-8000-000000000001 --json";
+
 /// Arguments of `interactions`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -33,8 +54,10 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// List interactions, newest first, one page at a time.
+    #[command(after_help = LIST_EXAMPLES)]
     List(ListArgs),
     /// Show one interaction: every field, its citations and its escalations.
+    #[command(after_help = SHOW_EXAMPLES)]
     Show(ShowArgs),
 }
 
@@ -81,32 +104,84 @@ pub struct FilterArgs {
     /// Only this session id.
     #[arg(long)]
     session: Option<String>,
-    /// Only at or after this time (RFC 3339, e.g. 2024-05-01T00:00:00Z).
-    #[arg(long, value_parser = parse_rfc3339)]
-    from: Option<DateTime<Utc>>,
-    /// Only at or before this time (RFC 3339).
-    #[arg(long, value_parser = parse_rfc3339)]
-    to: Option<DateTime<Utc>>,
+    /// Only interactions whose query or response holds every one of these words,
+    /// ignoring case (`*` matches any text; one word of at least 3 characters).
+    #[arg(long, visible_alias = "q", value_name = "WORDS", value_parser = parse_search)]
+    search: Option<TextSearch>,
+    /// Only interactions with an escalation of this trigger type.
+    #[arg(long, value_name = "TRIGGER")]
+    trigger: Option<String>,
+    /// Only at or after this time: a date (2026-11-01, its start), today, yesterday, a
+    /// span back from now (24h, 7d, 2w), now, or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", value_parser = parse_from)]
+    from: Option<Moment>,
+    /// Only at or before this time, in the same forms (a date: its end).
+    #[arg(long, value_name = "WHEN", value_parser = parse_to)]
+    to: Option<Moment>,
+    /// The IANA time zone whose days the dates mean (default UTC).
+    #[arg(long, value_name = "ZONE", value_parser = parse_zone)]
+    tz: Option<Zone>,
 }
 
 impl FilterArgs {
-    /// The library's filter.
-    pub fn filter(&self) -> InteractionFilter {
-        InteractionFilter {
+    /// The library's filter, its dates resolved now; `--from` after `--to` is refused.
+    pub fn filter(&self) -> anyhow::Result<InteractionFilter> {
+        let window = window(
+            self.from.as_ref(),
+            self.to.as_ref(),
+            self.tz.unwrap_or_default(),
+        )?;
+        Ok(InteractionFilter {
             mode: self.mode,
             outcome: self.outcome,
             intent: self.intent.clone(),
             category: self.category,
             session: self.session.clone(),
-            from: self.from,
-            to: self.to,
-        }
+            from: window.from,
+            to: window.to,
+            search: self.search.clone(),
+            trigger: self.trigger.clone(),
+        })
     }
 
     /// True when no filter is given.
     pub fn is_empty(&self) -> bool {
-        self.filter() == InteractionFilter::default()
+        self.mode.is_none()
+            && self.outcome.is_none()
+            && self.intent.is_none()
+            && self.category.is_none()
+            && self.session.is_none()
+            && self.search.is_none()
+            && self.trigger.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+            && self.tz.is_none()
     }
+}
+
+/// The window `--from` and `--to` describe in `zone`, now.
+pub fn window(from: Option<&Moment>, to: Option<&Moment>, zone: Zone) -> anyhow::Result<Window> {
+    Window::resolve(from, to, zone, Utc::now(), "--").map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Parses `--from`.
+pub fn parse_from(text: &str) -> Result<Moment, String> {
+    Moment::parse(text, "--from").map_err(|e| e.rule)
+}
+
+/// Parses `--to`.
+pub fn parse_to(text: &str) -> Result<Moment, String> {
+    Moment::parse(text, "--to").map_err(|e| e.rule)
+}
+
+/// Parses `--tz`.
+pub fn parse_zone(text: &str) -> Result<Zone, String> {
+    Zone::parse(text, "--tz").map_err(|e| e.rule)
+}
+
+/// Parses `--search`.
+fn parse_search(text: &str) -> Result<TextSearch, String> {
+    TextSearch::parse(text, "--search").map_err(|e| e.rule)
 }
 
 /// An interaction id: a UUID, or a message saying so.
@@ -117,12 +192,6 @@ fn parse_id(text: &str) -> Result<Uuid, String> {
             escape(text)
         )
     })
-}
-
-fn parse_rfc3339(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("must be an RFC 3339 timestamp such as 2024-05-01T12:30:00Z ({e})"))
 }
 
 /// Runs the command.
@@ -138,7 +207,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
 
 async fn list(client: &Client, args: ListArgs) -> anyhow::Result<ExitCode> {
     let query = InteractionQuery {
-        filter: args.filter.filter(),
+        filter: args.filter.filter()?,
         limit: args.limit,
         after: args.after,
     };

@@ -5,8 +5,35 @@ use std::process::ExitCode;
 use assistant_db::local::{ClusterStatus, LocalCluster, DEFAULT_DATABASE};
 use assistant_db::Config;
 
+/// Examples at the end of `local start --help`.
+const START_EXAMPLES: &str = "Examples:
+  assistant-db local start
+  ASSISTANT_DB_HOME=/srv/assistant-db assistant-db local start";
+
+/// Examples at the end of `local stop --help`.
+const STOP_EXAMPLES: &str = "Examples:
+  assistant-db local stop
+  ASSISTANT_DB_HOME=/srv/assistant-db assistant-db local stop";
+
+/// Examples at the end of `local status --help`.
+const STATUS_EXAMPLES: &str = "Examples:
+  assistant-db local status
+  assistant-db local status --json";
+
+/// Examples at the end of `local destroy --help`.
+const DESTROY_EXAMPLES: &str = "Examples:
+  assistant-db local stop
+  assistant-db local destroy --yes";
+
+/// Examples at the end of `local --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db local start
+  assistant-db local status --json
+  assistant-db local destroy --yes";
+
 /// Arguments of `local`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(subcommand)]
     action: Action,
@@ -15,16 +42,20 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Action {
     /// Create the cluster if needed, start it and apply migrations.
+    #[command(after_help = START_EXAMPLES)]
     Start,
     /// Stop the server (data is kept).
+    #[command(after_help = STOP_EXAMPLES)]
     Stop,
     /// Show whether the server runs, where its data is and how to connect.
+    #[command(after_help = STATUS_EXAMPLES)]
     Status {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Stop the server and delete the cluster with all its data.
+    #[command(after_help = DESTROY_EXAMPLES)]
     Destroy {
         /// Confirm that all local data may be deleted.
         #[arg(long)]

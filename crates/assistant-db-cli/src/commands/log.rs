@@ -14,8 +14,15 @@ use assistant_db::{Client, Config};
 use serde_json::json;
 use uuid::Uuid;
 
+/// Examples at the end of `log --help`.
+const EXAMPLES: &str = r#"Examples:
+  assistant-db log interaction '{"assistant_mode":"customer","user_query":"What is my balance?","outcome":"resolved"}'
+  assistant-db log interaction "$INTERACTION" --escalation '{"trigger_type":"human_only","escalation_reason":"Closures need a banker"}'
+  assistant-db log knowledge-document < document.json"#;
+
 /// Arguments of `log`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The kind of record.
     #[arg(value_enum)]

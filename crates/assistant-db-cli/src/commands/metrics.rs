@@ -10,58 +10,72 @@ use std::process::ExitCode;
 
 use assistant_db::metrics::{Bucket, Metrics, MetricsFilter};
 use assistant_db::model::{AssistantMode, IntentCategory};
+use assistant_db::when::{Moment, Zone};
 use assistant_db::{Client, Config};
 use chrono::{DateTime, Timelike, Utc};
 
+use super::interactions::{parse_from, parse_to, parse_zone, window};
 use crate::terminal::escape;
 
-/// Intents listed in the report's intent table.
+/// Intents listed in the report's intent table, unless `--all` is given.
 const TOP_INTENTS: usize = 10;
+
+/// Examples at the end of `metrics --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db metrics --from 7d
+  assistant-db metrics --from 2026-11-01 --to 2026-11-30 --tz Europe/Paris --bucket week --all
+  assistant-db metrics --mode banker --from today --json";
 
 /// Arguments of `metrics`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Only this assistant mode: customer or banker.
     #[arg(long, value_name = "MODE")]
     mode: Option<AssistantMode>,
-    /// Only interactions at or after this instant (RFC 3339, e.g. 2025-05-01T00:00:00Z).
-    #[arg(long, value_name = "RFC3339", value_parser = parse_timestamp)]
-    from: Option<DateTime<Utc>>,
-    /// Only interactions at or before this instant (RFC 3339).
-    #[arg(long, value_name = "RFC3339", value_parser = parse_timestamp)]
-    to: Option<DateTime<Utc>>,
+    /// Only interactions at or after this time: a date (2026-11-01, its start), today,
+    /// yesterday, a span back from now (24h, 7d, 2w), now, or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", value_parser = parse_from)]
+    from: Option<Moment>,
+    /// Only interactions at or before this time, in the same forms (a date: its end).
+    #[arg(long, value_name = "WHEN", value_parser = parse_to)]
+    to: Option<Moment>,
+    /// The IANA time zone whose midnights start the dates, and the day and week buckets
+    /// (default UTC).
+    #[arg(long, value_name = "ZONE", value_parser = parse_zone)]
+    tz: Option<Zone>,
     /// Only this intent name, e.g. balance_inquiry.
     #[arg(long, value_name = "NAME")]
     intent: Option<String>,
     /// Only this intent category: automatable, sensitive or human_only.
     #[arg(long, value_name = "CATEGORY")]
     category: Option<IntentCategory>,
-    /// Width of the timeseries buckets: hour, day or week (in UTC).
+    /// Width of the timeseries buckets: hour, day or week (days and weeks start at
+    /// midnight in --tz).
     #[arg(long, value_name = "WIDTH", default_value_t = Bucket::Day)]
     bucket: Bucket,
+    /// List every intent in the report, not only the 10 most frequent.
+    #[arg(long)]
+    all: bool,
     /// Print the metrics object as JSON, exactly as the SQL function returns it.
     #[arg(long)]
     json: bool,
 }
 
 impl Args {
-    /// The filter the flags describe; `--from` after `--to` is refused.
+    /// The filter the flags describe, dates resolved now; `--from` after `--to` is
+    /// refused.
     fn filter(&self) -> anyhow::Result<MetricsFilter> {
-        if let (Some(from), Some(to)) = (self.from, self.to) {
-            anyhow::ensure!(
-                from <= to,
-                "--from ({}) is after --to ({})",
-                rfc3339(from),
-                rfc3339(to)
-            );
-        }
+        let tz = self.tz.unwrap_or_default();
+        let window = window(self.from.as_ref(), self.to.as_ref(), tz)?;
         Ok(MetricsFilter {
             mode: self.mode,
-            from: self.from,
-            to: self.to,
+            from: window.from,
+            to: window.to,
             intent: self.intent.clone(),
             category: self.category,
             bucket: self.bucket,
+            tz,
         })
     }
 }
@@ -74,10 +88,11 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         emit(&format!("{}\n", serde_json::to_string_pretty(&metrics)?))?;
     } else {
+        let intents = if args.all { usize::MAX } else { TOP_INTENTS };
         emit(&format!(
             "Metrics of {}\n\n{}",
             describe(&filter),
-            render(&metrics)
+            render_with(&metrics, filter.tz, intents)
         ))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -125,23 +140,34 @@ fn describe(filter: &MetricsFilter) -> String {
     } else {
         format!("interactions with {}", parts.join(", "))
     };
-    format!("{scope} ({} buckets)", filter.bucket)
+    format!("{scope} ({} buckets, {})", filter.bucket, filter.tz)
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-/// The metrics as a readable report: the KPIs, then small aligned tables.
+/// The metrics as a readable report (UTC buckets, the 10 most frequent intents).
 pub fn render(metrics: &Metrics) -> String {
+    render_with(metrics, Zone::UTC, TOP_INTENTS)
+}
+
+/// The metrics as a readable report: the KPIs, then small aligned tables; bucket times
+/// on `zone`'s clock, at most `intents` intents listed.
+pub fn render_with(metrics: &Metrics, zone: Zone, intents: usize) -> String {
     let mut out = String::new();
     overview(&mut out, metrics);
     section(&mut out, "By mode", &by_mode(metrics));
-    section(&mut out, "Top intents", &top_intents(metrics));
+    let title = if intents >= metrics.by_intent.len() {
+        "Intents"
+    } else {
+        "Top intents"
+    };
+    section(&mut out, title, &top_intents(metrics, intents));
     section(&mut out, "By category", &by_category(metrics));
     section(&mut out, "Escalations by trigger", &by_trigger(metrics));
     section(&mut out, "Pipeline steps reached", &pipeline(metrics));
-    section(&mut out, "Timeseries", &timeseries(metrics));
+    section(&mut out, "Timeseries", &timeseries(metrics, zone));
     out
 }
 
@@ -207,11 +233,11 @@ fn by_mode(m: &Metrics) -> String {
     )
 }
 
-fn top_intents(m: &Metrics) -> String {
+fn top_intents(m: &Metrics, shown: usize) -> String {
     let rows = m
         .by_intent
         .iter()
-        .take(TOP_INTENTS)
+        .take(shown)
         .map(|r| {
             vec![
                 r.intent_name
@@ -228,9 +254,9 @@ fn top_intents(m: &Metrics) -> String {
         &["intent", "total", "escalated", "escalation", "avg conf"],
         rows,
     );
-    let more = m.by_intent.len().saturating_sub(TOP_INTENTS);
+    let more = m.by_intent.len().saturating_sub(shown);
     if more > 0 {
-        let _ = writeln!(text, "  … and {more} more");
+        let _ = writeln!(text, "  … and {more} more (--all lists them)");
     }
     text
 }
@@ -289,18 +315,18 @@ fn pipeline(m: &Metrics) -> String {
     table(&["step", "share"], rows)
 }
 
-fn timeseries(m: &Metrics) -> String {
-    let hourly = m
-        .timeseries
-        .iter()
-        .any(|r| r.bucket.hour() != 0 || r.bucket.minute() != 0);
+fn timeseries(m: &Metrics, zone: Zone) -> String {
+    let hourly = m.timeseries.iter().any(|r| {
+        let local = zone.local(r.bucket);
+        local.hour() != 0 || local.minute() != 0
+    });
     let format = if hourly { "%Y-%m-%d %H:%M" } else { "%Y-%m-%d" };
     let rows = m
         .timeseries
         .iter()
         .map(|r| {
             vec![
-                r.bucket.format(format).to_string(),
+                zone.local(r.bucket).format(format).to_string(),
                 r.total.to_string(),
                 r.escalated.to_string(),
                 percent(ratio(r.escalated, r.total)),
@@ -364,6 +390,8 @@ fn millis(value: Option<f64>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use assistant_db::metrics::{BucketCount, IntentCount};
+
     use super::*;
 
     fn empty() -> Metrics {
@@ -412,9 +440,79 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_must_be_rfc3339() {
-        assert!(parse_timestamp("2025-05-01T02:00:00+02:00")
-            .is_ok_and(|t| t == parse_timestamp("2025-05-01T00:00:00Z").expect("utc")));
-        assert!(parse_timestamp("yesterday").is_err_and(|e| e.contains("RFC 3339")));
+    fn all_lists_every_intent_and_days_are_shown_in_the_zone() {
+        let mut m = empty();
+        m.total_interactions = 12;
+        m.by_intent = (0..12)
+            .map(|i| IntentCount {
+                intent_name: Some(format!("intent_{i:02}")),
+                total: 1,
+                resolved: 1,
+                escalated: 0,
+                avg_confidence: None,
+            })
+            .collect();
+        m.timeseries = vec![BucketCount {
+            bucket: "2026-11-01T23:00:00Z".parse().expect("instant"),
+            total: 12,
+            resolved: 12,
+            escalated: 0,
+        }];
+        let top = render(&m);
+        assert!(top.contains("Top intents\n"), "{top}");
+        assert!(
+            top.contains("intent_09") && !top.contains("intent_10"),
+            "{top}"
+        );
+        assert!(top.contains("… and 2 more (--all lists them)"), "{top}");
+        assert!(top.contains("2026-11-01 23:00"), "{top}");
+        let paris: Zone = "Europe/Paris".parse().expect("zone");
+        let all = render_with(&m, paris, usize::MAX);
+        assert!(
+            all.contains("Intents\n") && all.contains("intent_11"),
+            "{all}"
+        );
+        assert!(!all.contains("more"), "{all}");
+        assert!(all.contains("  2026-11-02  "), "{all}");
+    }
+
+    #[test]
+    fn dates_are_read_as_people_write_them() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        let cli = Cli::try_parse_from([
+            "m",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-01",
+            "--tz",
+            "Asia/Tokyo",
+        ])
+        .expect("parses");
+        let filter = cli.args.filter().expect("a window");
+        assert_eq!(
+            filter.from.map(|t| t.to_rfc3339()),
+            Some("2026-10-31T15:00:00+00:00".into())
+        );
+        assert_eq!(
+            filter.to.map(|t| t.to_rfc3339()),
+            Some("2026-11-01T14:59:59.999999+00:00".into())
+        );
+        let cli = Cli::try_parse_from(["m", "--from", "2026-11-02", "--to", "2026-11-01"])
+            .expect("parses");
+        let err = cli.args.filter().expect_err("reversed");
+        assert!(err.to_string().contains("--from"), "{err}");
+        for bad in [
+            vec!["m", "--from", "last tuesday"],
+            vec!["m", "--tz", "Mars/Olympus"],
+        ] {
+            let err = Cli::try_parse_from(bad).err().expect("refused").to_string();
+            assert!(err.contains("must be"), "{err}");
+        }
     }
 }

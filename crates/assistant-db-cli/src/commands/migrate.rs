@@ -6,10 +6,16 @@ use assistant_db::connect::{connect, Prepare};
 use assistant_db::migrate::{self, MigrationState};
 use assistant_db::Config;
 
+/// Examples at the end of `migrate --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db migrate
+  assistant-db migrate --status --json
+  DATABASE_URL='postgresql://postgres:PASSWORD@db.PROJECT.supabase.co:5432/postgres' assistant-db migrate";
 use crate::terminal::escape;
 
 /// Arguments of `migrate`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// List applied and pending migrations instead of applying them.
     #[arg(long)]

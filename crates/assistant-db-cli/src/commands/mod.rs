@@ -5,6 +5,7 @@ pub mod export;
 pub mod forget;
 pub mod import;
 pub mod interactions;
+pub mod knowledge_documents;
 pub mod local;
 pub mod log;
 pub mod metrics;

@@ -13,8 +13,15 @@ use assistant_db::connect::{connect, Prepare};
 use assistant_db::store::PgStore;
 use assistant_db::Config;
 
+/// Examples at the end of `public-metrics --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db public-metrics status
+  assistant-db public-metrics on
+  assistant-db public-metrics off --json";
+
 /// Arguments of `public-metrics`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// `on`, `off`, or `status` to show the setting.
     #[arg(value_enum)]

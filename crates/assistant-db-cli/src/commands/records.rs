@@ -12,10 +12,11 @@
 //! than the limit is skipped to its end without being held, and reported as a bad
 //! record; so are CSV records with more cells than their header.
 //!
-//! Writing CSV neutralises, by default, every text cell a spreadsheet would run as a
-//! formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return): it is written
-//! with a `'` in front, as OWASP recommends. That file is for spreadsheets; the exact
-//! text, for `import`, is written when neutralising is turned off (`export --csv-raw`).
+//! Writing is the library's ([`assistant_db::export`]): CSV neutralises, by default,
+//! every text cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`,
+//! `@`, a tab or a carriage return) with a `'` in front, as OWASP recommends. That file is
+//! for spreadsheets; the exact text, for `import`, is written when neutralising is turned
+//! off (`export --csv-raw`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -24,8 +25,10 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use assistant_db::export::{self, CellKind as Kind};
+pub use assistant_db::export::{CsvCells, WriteNotes};
 use assistant_db::model::{Escalation, Interaction, KnowledgeDocument, ValidationError};
-use assistant_db::table::{self, Column, SqlType};
+use assistant_db::table::{self, Column};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -63,33 +66,6 @@ pub enum Table {
     Escalations,
     /// `knowledge_documents`.
     KnowledgeDocuments,
-}
-
-/// How a column's CSV cell becomes a JSON value, by the column's SQL type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A string (text, UUID, timestamp, enum value).
-    Text,
-    /// `true` or `false`.
-    Bool,
-    /// A JSON number.
-    Number,
-    /// JSON text, for a JSONB column.
-    Json,
-}
-
-impl Kind {
-    /// How a cell of `column` is read and written.
-    fn of(column: &Column) -> Kind {
-        match column.sql_type {
-            SqlType::Boolean => Kind::Bool,
-            SqlType::Float8 | SqlType::Integer => Kind::Number,
-            SqlType::Jsonb => Kind::Json,
-            SqlType::Uuid | SqlType::TimestampTz | SqlType::VarChar(_) | SqlType::Text => {
-                Kind::Text
-            }
-        }
-    }
 }
 
 impl Table {
@@ -774,149 +750,27 @@ fn cell_value(column: &Column, cell: &str) -> Result<Option<Value>, ValidationEr
     }))
 }
 
-/// The I/O error inside a CSV error, or the CSV error as an I/O error.
-fn csv_io(err: csv::Error) -> io::Error {
-    let message = err.to_string();
-    match err.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        _ => io::Error::new(io::ErrorKind::InvalidData, message),
-    }
-}
-
-/// Whether CSV text cells that a spreadsheet would run are neutralised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CsvCells {
-    /// A cell starting with `=`, `+`, `-`, `@`, tab or CR gets a `'` in front.
-    Neutralised,
-    /// Every cell is the exact text (what `import` needs).
-    Raw,
-}
-
-/// What a writer wrote that its reader should know.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WriteNotes {
-    /// Text cells holding `""`, which read back as null (CSV only).
-    pub empty_strings: u64,
-    /// Text cells written with a `'` in front (CSV only).
-    pub neutralised: u64,
-}
-
-/// Writes records as NDJSON or CSV.
-pub enum RecordWriter<W: Write> {
-    /// One JSON object per line, exactly the model's serde form.
-    Ndjson(io::BufWriter<W>),
-    /// CSV with a header row.
-    Csv {
-        /// The CSV writer (it buffers).
-        out: Box<csv::Writer<W>>,
-        /// The columns, in order.
-        columns: &'static [Column],
-        /// Whether formula-like text cells are neutralised.
-        cells: CsvCells,
-        /// What the reader should know.
-        notes: WriteNotes,
-    },
-}
+/// Writes records of a table named on the command line (the library's writer).
+pub struct RecordWriter<W: Write>(export::RecordWriter<W>);
 
 impl<W: Write> RecordWriter<W> {
     /// A writer of `table`'s records; CSV writes its header row now.
     pub fn new(format: Format, table: Table, out: W, cells: CsvCells) -> io::Result<Self> {
-        match format {
-            Format::Ndjson => Ok(RecordWriter::Ndjson(io::BufWriter::new(out))),
-            Format::Csv => {
-                let mut out = csv::Writer::from_writer(out);
-                let columns = table.columns();
-                out.write_record(columns.iter().map(|c| c.name))
-                    .map_err(csv_io)?;
-                Ok(RecordWriter::Csv {
-                    out: Box::new(out),
-                    columns,
-                    cells,
-                    notes: WriteNotes::default(),
-                })
-            }
-        }
+        let format = match format {
+            Format::Ndjson => export::Format::Ndjson,
+            Format::Csv => export::Format::Csv,
+        };
+        export::RecordWriter::new(format, table.described(), out, cells).map(RecordWriter)
     }
 
     /// Writes one record.
     pub fn write<T: Serialize>(&mut self, record: &T) -> io::Result<()> {
-        match self {
-            RecordWriter::Ndjson(out) => {
-                serde_json::to_writer(&mut *out, record).map_err(io::Error::from)?;
-                out.write_all(b"\n")
-            }
-            RecordWriter::Csv {
-                out,
-                columns,
-                cells,
-                notes,
-            } => {
-                let value = serde_json::to_value(record).map_err(io::Error::from)?;
-                let row = csv_cells(columns, value, *cells, notes)?;
-                out.write_record(&row).map_err(csv_io)
-            }
-        }
+        self.0.write(record)
     }
 
     /// Flushes; returns what the reader should know (nothing for NDJSON).
     pub fn finish(self) -> io::Result<WriteNotes> {
-        match self {
-            RecordWriter::Ndjson(mut out) => out.flush().map(|()| WriteNotes::default()),
-            RecordWriter::Csv { mut out, notes, .. } => out.flush().map(|()| notes),
-        }
-    }
-}
-
-/// A record's cells in column order, counting what `notes` counts.
-fn csv_cells(
-    columns: &[Column],
-    value: Value,
-    cells: CsvCells,
-    notes: &mut WriteNotes,
-) -> io::Result<Vec<String>> {
-    let Value::Object(mut object) = value else {
-        return Err(io::Error::other(
-            "a record did not serialize as a JSON object",
-        ));
-    };
-    let row = columns
-        .iter()
-        .map(|column| {
-            let value = object.remove(column.name).unwrap_or(Value::Null);
-            let kind = Kind::of(column);
-            if kind == Kind::Text && value.as_str() == Some("") {
-                notes.empty_strings += 1;
-            }
-            let text = cell_text(kind, value);
-            if kind == Kind::Text && cells == CsvCells::Neutralised && runs_as_formula(&text) {
-                notes.neutralised += 1;
-                format!("'{text}")
-            } else {
-                text
-            }
-        })
-        .collect();
-    if let Some(extra) = object.keys().next() {
-        return Err(io::Error::other(format!(
-            "field `{extra}` has no CSV column"
-        )));
-    }
-    Ok(row)
-}
-
-/// Whether a spreadsheet would take a cell of this text for a formula (or, for tab and
-/// CR, start one after them), per OWASP's CSV-injection guidance.
-pub fn runs_as_formula(text: &str) -> bool {
-    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
-}
-
-/// The CSV text of one value: empty for null, JSON text for JSONB columns.
-fn cell_text(kind: Kind, value: Value) -> String {
-    match (kind, value) {
-        (_, Value::Null) => String::new(),
-        (Kind::Json, value) => value.to_string(),
-        (_, Value::String(s)) => s,
-        (_, value) => value.to_string(),
+        self.0.finish()
     }
 }
 
@@ -1105,14 +959,8 @@ mod tests {
         )
         .expect("writer");
         out.write(&doc).expect("write");
-        let RecordWriter::Csv { out, notes, .. } = out else {
-            panic!("csv writer")
-        };
+        let (bytes, notes) = out.0.into_inner().expect("flush");
         assert_eq!(notes.empty_strings, 1);
-        let bytes = (*out)
-            .into_inner()
-            .map_err(|e| e.to_string())
-            .expect("flush");
         let text: &'static str = String::from_utf8(bytes).expect("utf8").leak();
         let back: KnowledgeDocument = csv_records(Table::KnowledgeDocuments, text)
             .into_iter()
@@ -1224,42 +1072,5 @@ mod tests {
         assert_eq!(seen[2], (5, "ok".to_owned()));
         assert_eq!(seen[3], (6, "has 200 cells, the header has 2".to_owned()));
         assert_eq!(seen[4], (7, "ok".to_owned()));
-    }
-
-    #[test]
-    fn csv_cells_a_spreadsheet_would_run_are_neutralised_unless_raw() {
-        let write = |cells: CsvCells| {
-            let mut out = RecordWriter::new(Format::Csv, Table::Escalations, Vec::new(), cells)
-                .expect("writer");
-            for reason in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain", "a=b"] {
-                let e = Escalation::new(uuid::Uuid::nil(), "t", reason).expect("valid");
-                out.write(&e).expect("write");
-            }
-            let RecordWriter::Csv { out, notes, .. } = out else {
-                panic!("csv writer")
-            };
-            let bytes = (*out)
-                .into_inner()
-                .map_err(|e| e.to_string())
-                .expect("flush");
-            (String::from_utf8(bytes).expect("utf8"), notes.neutralised)
-        };
-        let (text, neutralised) = write(CsvCells::Neutralised);
-        assert_eq!(neutralised, 6);
-        for cell in [
-            "'=1+1",
-            "'+1",
-            "'-2",
-            "'@SUM(A1)",
-            ",'\tx,",
-            "\"'\rx\"",
-            ",plain,",
-            ",a=b,",
-        ] {
-            assert!(text.contains(cell), "{cell:?} not in {text}");
-        }
-        let (raw, none) = write(CsvCells::Raw);
-        assert_eq!(none, 0);
-        assert!(raw.contains(",=1+1,") && !raw.contains('\''), "{raw}");
     }
 }

@@ -4,8 +4,14 @@ use std::process::ExitCode;
 
 use assistant_db::migrate;
 
+/// Examples at the end of `schema --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db schema > assistant-db.sql    # then paste it into the Supabase SQL editor
+  assistant-db schema --spec-only";
+
 /// Arguments of `schema`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Print only the spec's schema.sql, without the later migrations.
     #[arg(long)]

@@ -30,8 +30,15 @@ const RETENTION_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 /// How soon a failed retention run is tried again.
 const RETENTION_RETRY: Duration = Duration::from_secs(60 * 60);
 
+/// Examples at the end of `serve --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db serve --demo
+  ASSISTANT_DB_API_TOKEN=$(openssl rand -hex 32) assistant-db serve --addr 0.0.0.0:8080 --behind-tls-proxy --public-url https://dash.example.com
+  assistant-db serve --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem";
+
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Address to listen on. Any address but loopback needs ASSISTANT_DB_API_TOKEN and
     /// either TLS (--tls-cert, --tls-key) or --behind-tls-proxy.

@@ -17,8 +17,30 @@ use serde_json::json;
 
 use crate::terminal::escape;
 
+/// Examples at the end of `spool status --help`.
+const STATUS_EXAMPLES: &str = "Examples:
+  assistant-db spool status
+  assistant-db spool status --json";
+
+/// Examples at the end of `spool dead --help`.
+const DEAD_EXAMPLES: &str = "Examples:
+  assistant-db spool dead
+  assistant-db spool dead --json";
+
+/// Examples at the end of `spool retry --help`.
+const RETRY_EXAMPLES: &str = "Examples:
+  assistant-db spool retry
+  assistant-db spool retry 12 13";
+
+/// Examples at the end of `spool --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db spool status
+  assistant-db spool dead --json
+  assistant-db spool retry 12 13";
+
 /// Arguments of `spool`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(subcommand)]
     action: Action,
@@ -29,18 +51,21 @@ enum Action {
     /// Entries waiting for the database, the oldest one's age, and dead letters (how many,
     /// the oldest one's age, and how many were deleted for their age), over every spool
     /// of the destination, then each spool and the process logging into it.
+    #[command(after_help = STATUS_EXAMPLES)]
     Status {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// The records the database refused, with its reasons.
+    #[command(after_help = DEAD_EXAMPLES)]
     Dead {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Put dead letters back in the queue (all, or the given ones).
+    #[command(after_help = RETRY_EXAMPLES)]
     Retry {
         /// Dead letters as `spool dead` numbers them: `SEQ` in the first spool,
         /// `SLOT:SEQ` in another.

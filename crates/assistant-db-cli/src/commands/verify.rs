@@ -18,8 +18,15 @@ use assistant_db::{Client, Config};
 
 use crate::terminal::escape_lines;
 
+/// Examples at the end of `verify --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db verify
+  assistant-db verify --data --json
+  SUPABASE_URL=https://PROJECT.supabase.co SUPABASE_KEY=PUBLIC_KEY assistant-db verify";
+
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Print the checklist as JSON.
     #[arg(long)]

@@ -1,20 +1,25 @@
 // Drives the assistant-db dashboard in headless Debian Chromium, as a person would use it.
 //
-//   DASHBOARD_TOKEN=<token> node dashboard.mjs <base-url> <screenshot.png>
+//   DASHBOARD_TOKEN=<token> node dashboard.mjs <base-url> <screenshot.png> <phone.png>
 //
 // With DASHBOARD_TOKEN set, first signs in at /login and checks the session cookie
 // (HttpOnly, SameSite=Strict, Secure, never the token). Then checks that the KPI tiles
 // equal /api/metrics, that changing the assistant filter changes the numbers and keeps
 // the filter in the URL, that an interaction's detail shows its pipeline and
-// citations, that the page fits a phone's width, and that no script error or CSP
-// violation occurs; saves a screenshot; and, when signed in, signs out and checks that
-// the session is over. Prints one JSON line with what it saw, or a message on stderr
-// and exit status 1.
+// citations; that a date preset compares the tiles with the period before (as
+// /api/metrics says); that clicking an intent, then a bar of the volume chart, opens the
+// matching interactions; that the outcome filter and the search narrow the list to what
+// the export link downloads; that a conversation shows every turn, oldest first; that
+// the knowledge documents page lists the registry; that auto-refresh turns on and off;
+// that at phone width (390 px) nothing overflows and chart labels are at least 11 px;
+// and that no script error or CSP violation occurs. Saves a laptop and a phone
+// screenshot and, when signed in, signs out and checks that the session is over.
+// Prints one JSON line with what it saw, or a message on stderr and exit status 1.
 import { chromium } from "playwright-core";
 
-const [base, screenshot] = process.argv.slice(2);
-if (!base || !screenshot) {
-  console.error("usage: node dashboard.mjs <base-url> <screenshot.png>");
+const [base, screenshot, phoneShot] = process.argv.slice(2);
+if (!base || !screenshot || !phoneShot) {
+  console.error("usage: node dashboard.mjs <base-url> <screenshot.png> <phone.png>");
   process.exit(2);
 }
 const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -36,6 +41,25 @@ function expectedTiles(m) {
     avg_confidence: { value: m.avg_confidence, unit: 1, suffix: "" },
     p95_latency_ms: { value: m.processing_time_ms.p95, unit: 1, suffix: " ms" },
   };
+}
+
+// GETs a path of the server in the browser's session; the parsed JSON.
+async function getJson(context, path, label) {
+  const response = await context.request.get(new URL(path, base).href);
+  check(response.ok(), `${label}: ${path} answered ${response.status()}`);
+  return response.json();
+}
+
+// The tiles' raw values and previous values, by key.
+async function readTiles(page) {
+  return page.$$eval("[data-kpi]", (tiles) =>
+    Object.fromEntries(tiles.map((t) => [t.dataset.kpi, { value: t.dataset.value, previous: t.dataset.previous }])),
+  );
+}
+
+// The ids of the interactions table's rows, in order.
+async function tableIds(page) {
+  return page.$$eval("#interactions-table tbody tr", (rows) => rows.map((r) => r.dataset.id));
 }
 
 // Reads the tiles and compares them with the JSON the page links to.
@@ -151,12 +175,133 @@ try {
   await Promise.all([page.waitForURL(/[?&]mode=banker/), page.click("p.back a")]);
   check(page.url() === filteredUrl, `back from the detail lands on ${page.url()}, not ${filteredUrl}`);
 
-  // A phone: nothing wider than the screen.
-  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+  // A date preset: the last 7 days, each tile beside the 7 days before.
+  await Promise.all([page.waitForURL(/[?&]from=7d/), page.click("nav.presets a:text-is('7 days')")]);
+  const week = await checkTiles(page, context, "last 7 days");
+  const comparedHref = await page.getAttribute("#compared", "data-metrics");
+  check(comparedHref, "the last 7 days are not compared with the week before");
+  const before = expectedTiles(await getJson(context, comparedHref, "previous week"));
+  const tilesNow = await readTiles(page);
+  for (const [key, want] of Object.entries(before)) {
+    const shown = tilesNow[key].previous;
+    if (want.value === null) {
+      check(shown === "", `tile ${key}: previous ${shown}, the week before has none`);
+    } else {
+      check(Math.abs(Number(shown) - want.value) <= 1e-9 * Math.max(1, Math.abs(want.value)),
+        `tile ${key}: previous ${shown}, the week before says ${want.value}`);
+    }
+  }
+  check((await page.locator(".kpi-change").count()) === 6, "not every tile shows its change");
+
+  // Click an intent: the page narrows to it, and the tiles count what its bar said.
+  const intentLink = page.locator("a.bar-label[href*='intent=']").first();
+  const intentName = (await intentLink.textContent()).trim();
+  const intentCount = Number(
+    (await intentLink.locator("xpath=..").locator(".bar-value").textContent()).split("·")[0].replace(/[^0-9]/g, ""),
+  );
+  await Promise.all([page.waitForURL(/[?&]intent=/), intentLink.click()]);
+  const intent = await checkTiles(page, context, `intent ${intentName}`);
+  check(intent.total_interactions === intentCount,
+    `intent ${intentName}: the bar said ${intentCount}, the page counts ${intent.total_interactions}`);
+  check((await page.textContent("#active-filters")).includes(intentName), "the intent filter is not shown");
+
+  // Click a bar of the volume chart: the page narrows to that bucket.
+  const bar = page.locator("svg.chart-wide a.bucket-link").first();
+  const barTotal = Number(await bar.locator("g.bucket").getAttribute("data-total"));
+  await Promise.all([page.waitForURL(/[?&]to=/), bar.click()]);
+  const bucket = await checkTiles(page, context, "one bucket");
+  check(bucket.total_interactions === barTotal,
+    `the bar said ${barTotal} interactions, its page counts ${bucket.total_interactions}`);
+
+  // Outcome and search narrow the list; the export link downloads exactly that list.
+  await page.goto(`${base}/?from=30d`);
+  await Promise.all([page.waitForURL(/[?&]outcome=escalated/), page.selectOption("#filter-outcome", "escalated")]);
+  await page.waitForLoadState("load");
+  const outcomes = await page.$$eval("#interactions-table tbody tr td:nth-child(4)", (c) => c.map((x) => x.textContent.trim()));
+  check(outcomes.length > 0 && outcomes.every((o) => o === "escalated"), `the outcome filter shows ${outcomes}`);
+  const firstQuery = (await page.textContent("#interactions-table tbody tr td.query")).trim();
+  const word = firstQuery.split(/[^A-Za-z]+/).filter((w) => w.length >= 4).sort((a, b) => b.length - a.length)[0];
+  check(word, `no word to search for in "${firstQuery}"`);
+  await page.fill("#filter-q", word);
+  await Promise.all([page.waitForURL(/[?&]q=/), page.press("#filter-q", "Enter")]);
+  const searched = await tableIds(page);
+  check(searched.length > 0, `searching "${word}" found nothing`);
+  const exportHref = await page.getAttribute("#export-ndjson", "href");
+  check(exportHref.includes(`q=${encodeURIComponent(word)}`) && exportHref.includes("outcome=escalated"),
+    `the export link does not carry the filters: ${exportHref}`);
+  const exported = await context.request.get(new URL(exportHref, base).href);
+  check(exported.ok(), `the NDJSON export answered ${exported.status()}`);
+  const lines = (await exported.text()).trim().split("\n").map((l) => JSON.parse(l));
+  check(
+    JSON.stringify(lines.slice(0, searched.length).map((l) => l.id)) === JSON.stringify(searched),
+    "the export does not start with the rows the list shows",
+  );
+  check(lines.every((l) => l.outcome === "escalated" &&
+    `${l.user_query} ${l.response_text || ""}`.toLowerCase().includes(word.toLowerCase())),
+    `the export holds rows the filter does not match`);
+  const csv = await context.request.get(new URL(await page.getAttribute("#export-csv", "href"), base).href);
+  check(csv.ok() && (await csv.text()).startsWith("id,timestamp,assistant_mode,"), "the CSV export has no header row");
+
+  // A conversation: every turn, oldest first.
+  let sessionTurns = 0;
+  for (const href of await page.$$eval("a.interaction-link", (links) => links.map((a) => a.getAttribute("href")))) {
+    await page.goto(new URL(href, base).href);
+    if ((await page.locator("#session-link").count()) === 0) continue;
+    await Promise.all([page.waitForURL(/\/sessions\//), page.click("#session-link")]);
+    const sessionId = (await page.textContent("#session-id")).trim();
+    const api = await getJson(context, `/api/sessions/${encodeURIComponent(sessionId)}`, "session");
+    const shown = await page.$$eval("#turns > li", (turns) => turns.map((t) => t.dataset.id));
+    check(JSON.stringify(shown) === JSON.stringify(api.turns.map((t) => t.id)),
+      `the conversation page shows ${shown.length} turns, the API ${api.turns.length}`);
+    sessionTurns = shown.length;
+    break;
+  }
+  check(sessionTurns > 0, "no interaction linked to its conversation");
+
+  // The knowledge documents.
+  await Promise.all([page.waitForURL(/\/knowledge-documents$/), page.click("#nav-documents")]);
+  const documents = await getJson(context, "/api/knowledge-documents?limit=50", "documents");
+  const documentRows = await page.locator("#documents-table tbody tr").count();
+  check(documents.items.length > 0 && documentRows === documents.items.length,
+    `the documents page lists ${documentRows}, the API ${documents.items.length}`);
+
+  // Auto-refresh: off until asked for, a meta refresh when on (no script needed).
+  await page.goto(`${base}/?from=7d`);
+  check((await page.locator("meta[http-equiv=refresh]").count()) === 0, "auto-refresh is on by default");
+  await Promise.all([page.waitForURL(/[?&]refresh=1/), page.click("#refresh-toggle")]);
+  check((await page.getAttribute("meta[http-equiv=refresh]", "content")) === "60", "auto-refresh does not reload every 60 s");
+  await Promise.all([page.waitForURL((url) => !url.search.includes("refresh=")), page.click("#refresh-toggle")]);
+
+  // A phone: nothing wider than the screen, the narrow charts shown, labels ≥ 11 px.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, deviceScaleFactor: 2 });
+  await phone.addCookies(await context.cookies());
   const small = await phone.newPage();
-  await small.goto(`${base}/`);
+  small.on("pageerror", (e) => problems.push(`phone page error: ${e.message}`));
+  await small.goto(`${base}/?from=7d&bucket=hour`);
   const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 1, `at phone width the page is ${overflow}px wider than the screen`);
+  const fonts = await small.evaluate(() => {
+    const sizes = [];
+    for (const svg of document.querySelectorAll("svg.chart")) {
+      const box = svg.getBoundingClientRect();
+      if (box.width === 0) continue;
+      const scale = box.width / svg.viewBox.baseVal.width;
+      for (const t of svg.querySelectorAll("text")) sizes.push(Number(t.getAttribute("font-size")) * scale);
+    }
+    return sizes;
+  });
+  check(fonts.length > 0, "no chart is shown at phone width");
+  const smallest = Math.min(...fonts);
+  check(smallest >= 11, `at phone width a chart label is ${smallest.toFixed(1)} px`);
+  check((await small.locator("svg.chart-wide").first().boundingBox()) === null, "the wide chart shows on a phone");
+  const volume = await small.locator("svg.volume.chart-narrow").boundingBox();
+  check(volume && volume.x >= 0 && volume.x + volume.width <= 391, "the volume chart is cut off at phone width");
+  const phoneCharts = await small.locator("section.charts").boundingBox();
+  await small.screenshot({
+    path: phoneShot,
+    fullPage: true,
+    clip: { x: 0, y: 0, width: 390, height: Math.ceil(phoneCharts.y + phoneCharts.height / 2) },
+  });
   await phone.close();
 
   // The screenshot for the README: the overview at laptop width, down to the charts' end.
@@ -186,7 +331,17 @@ try {
       opened: id,
       citations,
       escalations: detail.escalations.length,
+      week_interactions: week.total_interactions,
+      intent: intentName,
+      intent_interactions: intent.total_interactions,
+      bucket_interactions: bucket.total_interactions,
+      searched: word,
+      search_results: searched.length,
+      session_turns: sessionTurns,
+      documents: documentRows,
+      smallest_phone_label_px: smallest,
       screenshot,
+      phone_screenshot: phoneShot,
     }),
   );
 } catch (error) {

@@ -1,12 +1,14 @@
 //! The dashboard: server-rendered HTML with inline SVG charts, one small stylesheet and
 //! one small script, all embedded in the binary. Filters live in the URL
-//! (`/?mode=banker&from=2025-05-01&to=2025-05-31&bucket=day`), so a view can be
-//! bookmarked and shared, and the page works without JavaScript.
+//! (`/?mode=banker&from=7d&tz=Europe/Paris&q=card`), so a view can be bookmarked and
+//! shared, and the pages work without JavaScript: the overview, an interaction's detail,
+//! a conversation's turns (`/sessions/{id}`) and the knowledge documents.
 
 pub mod charts;
 pub mod filter;
 pub mod views;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +18,12 @@ use self::filter::{PageFilter, TABLE_ROWS};
 use crate::auth::Principal;
 use crate::error::{summary, ApiError};
 use crate::html;
-use crate::params::PathId;
+use crate::params::{decode_query, session_id, PathId};
 use crate::state::AppState;
+use uuid::Uuid;
+
+/// Documents on one page of the knowledge documents.
+const DOCUMENT_ROWS: u32 = 50;
 
 /// The stylesheet, embedded.
 const CSS: &str = include_str!("../../assets/dashboard.css");
@@ -37,26 +43,37 @@ pub async fn index(
 ) -> Response {
     let (filter, notices) = PageFilter::from_query(query.as_deref());
     let metrics_filter = filter.metrics();
+    let previous_filter = filter.previous_metrics();
     let table_query = filter.interactions();
     let client = state.client();
+    let previous = async {
+        match &previous_filter {
+            Some(f) => client.metrics(f).await.map(Some),
+            None => Ok(None),
+        }
+    };
     let loaded = tokio::try_join!(
         client.metrics(&metrics_filter),
+        previous,
         client.confidence_histogram(&metrics_filter),
         client.recent_escalations(&metrics_filter, TABLE_ROWS),
         client.interactions(&table_query),
     );
     match loaded {
-        Ok((metrics, histogram, escalations, page)) => views::dashboard(&views::Dashboard {
-            filter: &filter,
-            notices: &notices,
-            metrics: &metrics,
-            histogram,
-            escalations: &escalations,
-            page: &page,
-            writes_enabled: state.auth().access().writes_enabled(),
-            base_url: state.base_url(),
-            signed_in: signed_in(principal),
-        }),
+        Ok((metrics, previous, histogram, escalations, page)) => {
+            views::dashboard(&views::Dashboard {
+                filter: &filter,
+                notices: &notices,
+                metrics: &metrics,
+                previous: previous.as_ref(),
+                histogram,
+                escalations: &escalations,
+                page: &page,
+                writes_enabled: state.auth().access().writes_enabled(),
+                base_url: state.base_url(),
+                signed_in: signed_in(principal),
+            })
+        }
         Err(e) => database_error_page(&e),
     }
 }
@@ -75,6 +92,49 @@ pub async fn detail(
     match state.client().interaction(id).await {
         Ok(Some(detail)) => views::detail(&detail, &filter, signed_in(principal)),
         Ok(None) => not_found_page(&format!("No interaction has id {id}.")),
+        Err(e) => database_error_page(&e),
+    }
+}
+
+/// `GET /sessions/{id}`: every turn of one conversation, oldest first.
+pub async fn session(
+    State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    id: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (filter, _) = PageFilter::from_query(query.as_deref());
+    let Ok(id) = session_id(id) else {
+        return not_found_page("That is not a session id.");
+    };
+    match state.client().session(&id).await {
+        Ok(turns) if turns.turns.is_empty() => not_found_page(&format!(
+            "No interaction has session id “{}”.",
+            html::shorten(&id, 80)
+        )),
+        Ok(turns) => views::session(&turns, &filter, signed_in(principal)),
+        Err(e) => database_error_page(&e),
+    }
+}
+
+/// `GET /knowledge-documents`: the registered documents, a page at a time.
+pub async fn knowledge_documents(
+    State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (filter, _) = PageFilter::from_query(query.as_deref());
+    let (pairs, _) = decode_query(query.as_deref());
+    let after = pairs
+        .iter()
+        .find(|(name, _)| name == "after")
+        .and_then(|(_, value)| Uuid::parse_str(value.trim()).ok());
+    match state
+        .client()
+        .knowledge_documents(after, DOCUMENT_ROWS)
+        .await
+    {
+        Ok(docs) => views::knowledge_documents(&docs, after, filter.tz, signed_in(principal)),
         Err(e) => database_error_page(&e),
     }
 }

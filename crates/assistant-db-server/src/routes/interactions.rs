@@ -1,34 +1,57 @@
 //! `/api/interactions`: pages of interactions, one interaction in full, and logging new
-//! ones (with their escalations) through the durable spool.
+//! ones (with their escalations) through the durable spool; `GET /api/sessions/{id}`:
+//! the turns of one conversation, which are interactions too.
 
 use std::str::FromStr;
 
 use assistant_db::model::{AssistantMode, IntentCategory, Outcome};
 use assistant_db::query::{
-    Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, MAX_PAGE_SIZE,
+    Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, SessionTurns, TextSearch,
+    MAX_PAGE_SIZE,
 };
 use assistant_db::row::InteractionRow;
 use assistant_db::table::INTERACTIONS;
-use axum::extract::State;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 
 use super::Accepted;
 use crate::body::RequestBody;
 use crate::error::{ApiError, ErrorBody};
+use crate::html::shorten;
 use crate::ingest;
-use crate::params::{check_enum, column_text, Params, PathId};
+use crate::params::{check_enum, column_text, session_id, Params, PathId};
 use crate::schemas;
 use crate::state::AppState;
 
-/// The interaction query a query string describes.
-pub fn interaction_query(mut params: Params) -> Result<InteractionQuery, ApiError> {
+/// The interaction filter of a query string (taking its parameters from `params`).
+pub fn interaction_filter(params: &mut Params) -> InteractionFilter {
     let mode = params.parse("mode", check_enum::<AssistantMode>);
     let outcome = params.parse("outcome", check_enum::<Outcome>);
     let intent = params.parse("intent", column_text(&INTERACTIONS, "intent_name"));
     let category = params.parse("category", check_enum::<IntentCategory>);
     let session = params.parse("session", column_text(&INTERACTIONS, "session_id"));
-    let (from, to) = params.window();
+    let search = params.parse("q", |s| TextSearch::parse(s, "q").map_err(|e| e.rule));
+    let trigger = params.text("trigger");
+    let tz = params.zone();
+    let (from, to) = params.window(tz);
+    InteractionFilter {
+        mode,
+        outcome,
+        intent,
+        category,
+        session,
+        from,
+        to,
+        search,
+        trigger,
+    }
+}
+
+/// The interaction query a query string describes.
+pub fn interaction_query(mut params: Params) -> Result<InteractionQuery, ApiError> {
+    let filter = interaction_filter(&mut params);
     let limit = params.parse("limit", |s| match s.parse::<u32>() {
         Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
         _ => Err(format!(
@@ -38,15 +61,7 @@ pub fn interaction_query(mut params: Params) -> Result<InteractionQuery, ApiErro
     let after = params.parse("after", |s| Cursor::from_str(s).map_err(|e| e.rule));
     params.finish()?;
     Ok(InteractionQuery {
-        filter: InteractionFilter {
-            mode,
-            outcome,
-            intent,
-            category,
-            session,
-            from,
-            to,
-        },
+        filter,
         limit,
         after,
     })
@@ -106,6 +121,39 @@ pub async fn get_one(
         .map_err(ApiError::reading("the interaction"))?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("no interaction has id {id}")))
+}
+
+/// Every turn of one conversation (`session_id` equal to `id`), oldest first, at most
+/// 5000 (the latest ones, marked `truncated`, for a longer one).
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}",
+    tag = "read",
+    params(("id" = String, Path, description = "The session's id (`session_id`), percent-encoded")),
+    responses(
+        (status = 200, description = "The session's turns, oldest first", body = Object),
+        (status = 404, description = "No interaction has this session id", body = ErrorBody),
+        (status = 422, description = "The id is not text", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
+pub async fn session(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<SessionTurns>, ApiError> {
+    let id = session_id(id)?;
+    let turns = state
+        .client()
+        .session(&id)
+        .await
+        .map_err(ApiError::reading("the session"))?;
+    if turns.turns.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "no interaction has session id {:?}",
+            shorten(&id, 64)
+        )));
+    }
+    Ok(Json(turns))
 }
 
 /// Logs interactions: one object or an array of up to 1000, each optionally carrying

@@ -1,7 +1,8 @@
-//! `PUT /api/knowledge-documents`: registering or updating documents by
-//! `openai_file_id`, written at once (the logger carries interactions and escalations
-//! only).
+//! `/api/knowledge-documents`: the registry a page at a time (`GET`), and registering or
+//! updating documents by `openai_file_id` (`PUT`), written at once (the logger carries
+//! interactions and escalations only).
 
+use assistant_db::query::{DocumentPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
@@ -11,8 +12,57 @@ use uuid::Uuid;
 use crate::body::RequestBody;
 use crate::error::{ApiError, ErrorBody};
 use crate::ingest;
+use crate::params::Params;
 use crate::schemas;
 use crate::state::AppState;
+
+/// The page a query string asks for: `limit` (1 to 1000, default 50) and `after` (the
+/// previous page's `next`).
+pub fn page_params(mut params: Params) -> Result<(Option<Uuid>, u32), ApiError> {
+    let limit = params
+        .parse("limit", |s| match s.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "must be a whole number between 1 and {MAX_PAGE_SIZE} (got {s:?})"
+            )),
+        })
+        .unwrap_or(DEFAULT_PAGE_SIZE);
+    let after = params.parse("after", |s| {
+        Uuid::parse_str(s)
+            .map_err(|_| format!("must be the `next` id of a previous page (got {s:?})"))
+    });
+    params.finish()?;
+    Ok((after, limit))
+}
+
+/// The registered knowledge documents, in id order, a page at a time: pass `next` back
+/// as `after` for the next page.
+#[utoipa::path(
+    get,
+    path = "/api/knowledge-documents",
+    tag = "read",
+    params(
+        ("limit" = Option<u32>, Query, description = "Documents per page, 1 to 1000 (default 50)"),
+        ("after" = Option<Uuid>, Query, description = "The `next` id of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of knowledge documents: `{\"items\": [...], \"next\": id}`", body = Object),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<DocumentPage>, ApiError> {
+    let (after, limit) = page_params(params)?;
+    let page = state
+        .client()
+        .knowledge_documents(after, limit)
+        .await
+        .map_err(ApiError::reading("the knowledge documents"))?;
+    Ok(Json(page))
+}
 
 /// One knowledge document written by an upsert.
 #[derive(Debug, Serialize, ToSchema)]

@@ -16,7 +16,8 @@ use crate::state::AppState;
 /// The metrics filter a query string describes.
 pub fn metrics_filter(mut params: Params) -> Result<MetricsFilter, ApiError> {
     let mode = params.parse("mode", check_enum::<AssistantMode>);
-    let (from, to) = params.window();
+    let tz = params.zone();
+    let (from, to) = params.window(tz);
     let intent = params.parse("intent", column_text(&INTERACTIONS, "intent_name"));
     let category = params.parse("category", check_enum::<IntentCategory>);
     let bucket = params
@@ -30,6 +31,7 @@ pub fn metrics_filter(mut params: Params) -> Result<MetricsFilter, ApiError> {
         intent,
         category,
         bucket,
+        tz,
     })
 }
 
@@ -113,6 +115,38 @@ mod tests {
         assert!(errors[0]
             .1
             .starts_with("must be one of 'customer', 'banker'"));
+    }
+
+    #[test]
+    fn dates_are_read_as_people_write_them_in_the_zone_given() {
+        let filter = metrics_filter(params(&[
+            ("from", "2025-05-01"),
+            ("to", "2025-05-01"),
+            ("tz", "Europe/Paris"),
+        ]))
+        .expect("valid");
+        assert_eq!(filter.tz.name(), "Europe/Paris");
+        assert_eq!(
+            filter.from.map(|t| t.to_rfc3339()),
+            Some("2025-04-30T22:00:00+00:00".into())
+        );
+        assert_eq!(
+            filter.to.map(|t| t.to_rfc3339()),
+            Some("2025-05-01T21:59:59.999999+00:00".into())
+        );
+        let last_week = metrics_filter(params(&[("from", "7d")])).expect("valid");
+        let ago = chrono::Utc::now() - last_week.from.expect("from");
+        assert!(
+            (ago - chrono::TimeDelta::days(7)).num_seconds().abs() < 60,
+            "{ago}"
+        );
+        let errors = fields(
+            metrics_filter(params(&[("tz", "Mars/Olympus"), ("from", "soon")])).expect_err("bad"),
+        );
+        let names: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(names, ["tz", "from"], "{errors:?}");
+        assert!(errors[0].1.contains("IANA"), "{errors:?}");
+        assert!(errors[1].1.contains("7d"), "{errors:?}");
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! The JSON API, one module per resource: metrics and interactions to read;
-//! interactions, escalations and knowledge documents to write; a session to erase;
-//! health and Prometheus metrics for operators; and the answer for paths nobody serves.
+//! The JSON API, one module per resource: metrics, interactions (with a session's turns
+//! and their export) and knowledge documents to read; interactions, escalations and
+//! knowledge documents to write; a session to erase; health and Prometheus metrics for
+//! operators; and the answer for paths nobody serves.
 //!
 //! Handlers stay thin: parse the request ([`crate::params`], [`crate::ingest`]), make
 //! one library call, shape the answer. Every failure is an [`crate::error::ApiError`].
 
 pub mod escalations;
+pub mod export;
 pub mod fallback;
 pub mod health;
 pub mod interactions;

@@ -105,7 +105,7 @@ async fn invalid_records_get_422_with_index_and_field_and_nothing_is_written() {
         ("/api/interactions?after=nonsense", "after"),
         ("/api/interactions?mode=robot", "mode"),
         ("/api/metrics?bucket=month", "bucket"),
-        ("/api/metrics?from=yesterday", "from"),
+        ("/api/metrics?from=last-week", "from"),
         ("/api/metrics?colour=red", "colour"),
         ("/api/interactions/not-a-uuid", "id"),
     ] {

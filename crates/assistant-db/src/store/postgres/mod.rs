@@ -61,16 +61,17 @@ impl PgStore {
         executor: impl sqlx::PgExecutor<'e>,
         filter: &MetricsFilter,
     ) -> Result<Metrics> {
-        let value: Value =
-            sqlx::query_scalar("SELECT public.interaction_metrics($1, $2, $3, $4, $5, $6)")
+        // Migration 010's function: interaction_metrics with a time zone.
+        let query =
+            sqlx::query_scalar("SELECT public.interaction_metrics_tz($1, $2, $3, $4, $5, $6, $7)")
                 .bind(filter.mode.as_ref().map(|m| m.as_str()))
                 .bind(filter.from)
                 .bind(filter.to)
                 .bind(filter.intent.as_deref())
                 .bind(filter.category.as_ref().map(|c| c.as_str()))
                 .bind(filter.bucket.as_str())
-                .fetch_one(executor)
-                .await?;
+                .bind(filter.tz.name());
+        let value: Value = query.fetch_one(executor).await?;
         metrics::decode(value)
     }
 
@@ -189,7 +190,14 @@ impl Store for PgStore {
         }
         sql.push(" ORDER BY i.\"timestamp\" DESC, i.id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
-        let rows: Vec<Value> = sql.build_query_scalar().fetch_all(&self.pool).await?;
+        // A search is planned for its own words each time (an unnamed statement): a
+        // plan cached for other words could scan the wrong index.
+        let persistent = query.filter.search.is_none();
+        let rows: Vec<Value> = sql
+            .build_query_scalar()
+            .persistent(persistent)
+            .fetch_all(&self.pool)
+            .await?;
         let rows = rows
             .into_iter()
             .map(decode::row)
@@ -396,6 +404,24 @@ fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, conditions: &[Condition
             Condition::AtOrBefore(column, at) => {
                 sql.push(format_args!(" AND i.\"{column}\" <= "))
                     .push_bind(at);
+            }
+            // Written on the columns themselves, so that their trigram indexes apply.
+            Condition::Contains(search) => {
+                for pattern in search.like_patterns() {
+                    sql.push(" AND (i.user_query ILIKE ")
+                        .push_bind(pattern.clone())
+                        .push(" OR i.response_text ILIKE ")
+                        .push_bind(pattern)
+                        .push(")");
+                }
+            }
+            Condition::EscalatedBy(trigger) => {
+                sql.push(
+                    " AND EXISTS (SELECT 1 FROM public.escalations e \
+                     WHERE e.interaction_id = i.id AND e.trigger_type = ",
+                )
+                .push_bind(trigger.to_owned())
+                .push(")");
             }
         }
     }

@@ -333,9 +333,9 @@ impl Store for RestStore {
     }
 
     async fn metrics(&self, filter: &MetricsFilter) -> Result<Metrics> {
+        let mut args = Map::new();
         // Absent arguments take their NULL defaults; an explicit null is not sent, since
         // not every PostgREST implementation passes it through as NULL.
-        let mut args = Map::new();
         let mut arg = |name: &str, value: Option<String>| {
             if let Some(value) = value {
                 args.insert(name.to_owned(), Value::String(value));
@@ -347,8 +347,13 @@ impl Store for RestStore {
         arg("p_intent", filter.intent.clone());
         arg("p_category", filter.category.map(|c| c.as_str().to_owned()));
         arg("p_bucket", Some(filter.bucket.as_str().to_owned()));
-        let call = Call::new(Method::POST, "rpc/interaction_metrics", "reading metrics")
-            .body(to_bytes(&Value::Object(args))?);
+        arg("p_tz", Some(filter.tz.name().to_owned()));
+        let call = Call::new(
+            Method::POST,
+            "rpc/interaction_metrics_tz",
+            "reading metrics",
+        )
+        .body(to_bytes(&Value::Object(args))?);
         metrics::decode(self.json(&call).await?)
     }
 
@@ -371,9 +376,9 @@ impl Store for RestStore {
                 outcome: Some(Outcome::Escalated),
                 intent: filter.intent.clone(),
                 category: filter.category,
-                session: None,
                 from: filter.from,
                 to: filter.to,
+                ..InteractionFilter::default()
             },
             limit: Some(limit),
             after: None,
@@ -556,14 +561,17 @@ impl RestStore {
         Ok(rows)
     }
 
-    /// Every column of the rows of `table` the parameters select, decoded.
+    /// Every column of the rows of `table` the parameters select, decoded; the
+    /// parameters may name their own `select` (to embed what a filter needs).
     async fn rows<T: DeserializeOwned>(
         &self,
         table: &'static str,
         mut params: Vec<(&'static str, String)>,
         what: &str,
     ) -> Result<Vec<T>> {
-        params.insert(0, ("select", "*".into()));
+        if !params.iter().any(|(name, _)| *name == "select") {
+            params.insert(0, ("select", "*".into()));
+        }
         let call = Call::new(Method::GET, table, what).query(params);
         let rows: Vec<Value> = self.json(&call).await?;
         rows.into_iter().map(decode::row).collect()

@@ -25,16 +25,50 @@ pub(super) fn encode(text: &str) -> String {
     utf8_percent_encode(text, KEEP).to_string()
 }
 
-/// PostgREST filters for a listing's conditions.
+/// PostgREST parameters for a listing's conditions: filters, and the `select` that
+/// embeds the escalations a trigger filter needs.
 pub(super) fn conditions(conditions: &[Condition<'_>]) -> Vec<(&'static str, String)> {
     conditions
         .iter()
-        .map(|condition| match *condition {
-            Condition::Eq(column, value) => (column, format!("eq.{value}")),
-            Condition::AtOrAfter(column, at) => (column, format!("gte.{}", timestamp(at))),
-            Condition::AtOrBefore(column, at) => (column, format!("lte.{}", timestamp(at))),
+        .flat_map(|condition| match *condition {
+            Condition::Eq(column, value) => vec![(column, format!("eq.{value}"))],
+            Condition::AtOrAfter(column, at) => vec![(column, format!("gte.{}", timestamp(at)))],
+            Condition::AtOrBefore(column, at) => {
+                vec![(column, format!("lte.{}", timestamp(at)))]
+            }
+            Condition::Contains(search) => {
+                let words: Vec<String> = search
+                    .rest_patterns()
+                    .map(|p| {
+                        let p = quoted(&p);
+                        format!("or(user_query.ilike.{p},response_text.ilike.{p})")
+                    })
+                    .collect();
+                vec![("and", format!("({})", words.join(",")))]
+            }
+            // Only interactions with a matching escalation (`!inner`); the embedded rows
+            // are read past by the row decoder.
+            Condition::EscalatedBy(trigger) => vec![
+                ("select", "*,escalations!inner(trigger_type)".to_owned()),
+                ("escalations.trigger_type", format!("eq.{trigger}")),
+            ],
         })
         .collect()
+}
+
+/// A value inside a logic tree (`and=(…)`), double-quoted so that commas, dots and
+/// parentheses in it are the value's; `"` and `\\` are escaped with `\\`.
+fn quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 /// Rows after `cursor` in `ORDER BY timestamp DESC, id DESC` (NULL timestamps first), as

@@ -34,7 +34,7 @@ struct FunctionSpec {
 
 /// The functions in `public` that the migrations create; every function in `assistant_db`
 /// is ours too, callable by its owner only.
-const PUBLIC_FUNCTIONS: [FunctionSpec; 10] = [
+const PUBLIC_FUNCTIONS: [FunctionSpec; 11] = [
     FunctionSpec {
         name: "public.log_interactions(jsonb, jsonb)",
         api: true,
@@ -43,6 +43,12 @@ const PUBLIC_FUNCTIONS: [FunctionSpec; 10] = [
     },
     FunctionSpec {
         name: "public.interaction_metrics(text, timestamp with time zone, timestamp with time zone, text, text, text)",
+        api: true,
+        definer: true,
+        commits: false,
+    },
+    FunctionSpec {
+        name: "public.interaction_metrics_tz(text, timestamp with time zone, timestamp with time zone, text, text, text, text)",
         api: true,
         definer: true,
         commits: false,
