@@ -8,7 +8,7 @@ use assistant_db::logger::Logger;
 use assistant_db::Client;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
