@@ -18,6 +18,7 @@ pub mod model;
 pub mod query;
 pub mod redact;
 pub mod row;
+mod secret;
 pub mod store;
 pub mod verify;
 

@@ -12,6 +12,10 @@
 //! (16 MiB by default) is read past, not held, and reported as a bad record; and a batch
 //! ends early once its records hold [`BATCH_BYTES`] of input.
 //!
+//! Free text is redacted before it is sent, as every write of the library's client does
+//! (the summary counts the values redacted per kind); a bad record's report is redacted
+//! too, since a rule may quote what the line held.
+//!
 //! Interactions over a direct PostgreSQL connection take the bulk path: each batch is
 //! staged ([`Client::stage_interactions`]: binary `COPY` in an open transaction over
 //! PostgreSQL), and the next batches
@@ -28,6 +32,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use assistant_db::model::{Escalation, Interaction, KnowledgeDocument};
+use assistant_db::redact::Counts;
 use assistant_db::{Client, Config};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -93,6 +98,8 @@ struct Summary {
     errors: Vec<BadRecord>,
     /// Why the import stopped early, if it did.
     aborted: Option<Aborted>,
+    /// Values redacted from the rows written, per kind.
+    redactions: Counts,
 }
 
 /// Why an import stopped before the end of its input.
@@ -172,6 +179,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         Table::KnowledgeDocuments => import.all::<KnowledgeDocument>(&mut source).await?,
     }
     progress.finish();
+    import.summary.redactions = client.redactions();
     finish(import.summary, import.failure, args.json)
 }
 
@@ -220,6 +228,7 @@ impl Summary {
             invalid: 0,
             errors: Vec::new(),
             aborted: None,
+            redactions: Counts::default(),
         }
     }
 
@@ -370,8 +379,12 @@ impl Importer<'_> {
         }
     }
 
-    fn invalid(&mut self, bad: BadRecord) {
-        // The field and rule may quote the input.
+    fn invalid(&mut self, mut bad: BadRecord) {
+        // The field and rule may quote the input: its PII is redacted, its control
+        // characters escaped.
+        let redactor = self.client.redactor();
+        bad.field = redactor.redact(&bad.field).into_owned();
+        bad.rule = redactor.redact(&bad.rule).into_owned();
         self.progress.println(&escape(&bad.to_string()));
         self.summary.invalid += 1;
         if self.summary.errors.len() < MAX_REPORTED {

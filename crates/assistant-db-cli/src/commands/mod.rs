@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod public_metrics;
 pub mod records;
+pub mod redact;
 pub mod schema;
 pub mod serve;
 pub mod spool;

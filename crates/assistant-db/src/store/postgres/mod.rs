@@ -5,6 +5,7 @@
 //! of an import travel by binary `COPY` ([`copy`]).
 
 mod copy;
+mod texts;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -12,7 +13,7 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::{decode, EncodedEntry, Staged, Store};
+use super::{decode, EncodedEntry, Staged, Store, StoredTexts, TextTable, TextWindow};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metrics, MetricsFilter};
 use crate::model::{Escalation, Interaction, KnowledgeDocument};
@@ -281,6 +282,24 @@ impl Store for PgStore {
 
     async fn data_quality(&self) -> Result<DataReport> {
         crate::verify::data::report(&self.pool).await
+    }
+
+    async fn count_texts(&self, table: TextTable, window: &TextWindow) -> Result<Option<u64>> {
+        self.count_window(table, window).await.map(Some)
+    }
+
+    async fn texts_after(
+        &self,
+        table: TextTable,
+        window: &TextWindow,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredTexts>> {
+        self.texts_page(table, window, after, limit).await
+    }
+
+    async fn rewrite_texts(&self, table: TextTable, rows: &[StoredTexts]) -> Result<u64> {
+        self.rewrite(table, rows).await
     }
 }
 
