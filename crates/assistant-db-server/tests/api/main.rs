@@ -9,6 +9,7 @@ mod bad_text;
 mod hosts;
 mod limits;
 mod reads;
+mod redaction;
 mod sessions;
 mod telemetry;
 mod tls;
