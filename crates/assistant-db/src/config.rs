@@ -37,8 +37,6 @@ pub const ASSISTANT_DB_SPOOL: &str = "ASSISTANT_DB_SPOOL";
 /// Environment variable giving the days a dead letter is kept before it is deleted.
 pub const ASSISTANT_DB_DEAD_LETTER_DAYS: &str = "ASSISTANT_DB_DEAD_LETTER_DAYS";
 
-/// Days a dead letter is kept when [`ASSISTANT_DB_DEAD_LETTER_DAYS`] is not set.
-pub const DEFAULT_DEAD_LETTER_DAYS: u32 = 30;
 /// The longest [`ASSISTANT_DB_DEAD_LETTER_DAYS`] accepted (a hundred years).
 const MAX_DEAD_LETTER_DAYS: u32 = 36_500;
 
@@ -208,7 +206,7 @@ impl Config {
         };
         let spool = get(ASSISTANT_DB_SPOOL).map(PathBuf::from);
         let dead_letter_ttl = match get(ASSISTANT_DB_DEAD_LETTER_DAYS) {
-            None => days(DEFAULT_DEAD_LETTER_DAYS),
+            None => days(crate::logger::DEFAULT_DEAD_LETTER_DAYS),
             Some(raw) => match raw.trim().parse::<u32>() {
                 Ok(n) if (1..=MAX_DEAD_LETTER_DAYS).contains(&n) => days(n),
                 _ => {

@@ -20,6 +20,7 @@ pub mod redact;
 pub mod row;
 mod secret;
 pub mod store;
+pub mod table;
 pub mod verify;
 
 pub use client::Client;

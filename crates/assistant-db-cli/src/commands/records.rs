@@ -25,6 +25,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use assistant_db::model::{Escalation, Interaction, KnowledgeDocument, ValidationError};
+use assistant_db::table::{self, Column, SqlType};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -64,7 +65,7 @@ pub enum Table {
     KnowledgeDocuments,
 }
 
-/// How a column's CSV cell becomes a JSON value.
+/// How a column's CSV cell becomes a JSON value, by the column's SQL type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// A string (text, UUID, timestamp, enum value).
@@ -77,98 +78,42 @@ pub enum Kind {
     Json,
 }
 
-/// A column of a table, in the order the model serializes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Column {
-    /// The column name (and serde field name).
-    pub name: &'static str,
-    /// How its CSV cell is read.
-    pub kind: Kind,
-    /// Whether every record must give it.
-    pub required: bool,
-}
-
-const fn col(name: &'static str, kind: Kind) -> Column {
-    Column {
-        name,
-        kind,
-        required: false,
+impl Kind {
+    /// How a cell of `column` is read and written.
+    fn of(column: &Column) -> Kind {
+        match column.sql_type {
+            SqlType::Boolean => Kind::Bool,
+            SqlType::Float8 | SqlType::Integer => Kind::Number,
+            SqlType::Jsonb => Kind::Json,
+            SqlType::Uuid | SqlType::TimestampTz | SqlType::VarChar(_) | SqlType::Text => {
+                Kind::Text
+            }
+        }
     }
 }
-
-const fn required(name: &'static str) -> Column {
-    Column {
-        name,
-        kind: Kind::Text,
-        required: true,
-    }
-}
-
-const INTERACTION_COLUMNS: &[Column] = &[
-    col("id", Kind::Text),
-    col("timestamp", Kind::Text),
-    required("assistant_mode"),
-    col("session_id", Kind::Text),
-    required("user_query"),
-    col("intent_name", Kind::Text),
-    col("intent_category", Kind::Text),
-    col("classification_reason", Kind::Text),
-    col("step_1_intent_completed", Kind::Bool),
-    col("step_2_routing_decision", Kind::Text),
-    col("step_3_retrieval_performed", Kind::Bool),
-    col("step_4_response_generated", Kind::Bool),
-    col("step_5_confidence_score", Kind::Number),
-    col("step_6_escalation_triggered", Kind::Bool),
-    required("outcome"),
-    col("confidence_score", Kind::Number),
-    col("escalation_reason", Kind::Text),
-    col("response_text", Kind::Text),
-    col("citations", Kind::Json),
-    col("retrieved_chunks_count", Kind::Number),
-    col("processing_time_ms", Kind::Number),
-    col("created_at", Kind::Text),
-];
-
-const ESCALATION_COLUMNS: &[Column] = &[
-    col("id", Kind::Text),
-    col("interaction_id", Kind::Text),
-    required("trigger_type"),
-    required("escalation_reason"),
-    col("created_at", Kind::Text),
-];
-
-const KNOWLEDGE_DOCUMENT_COLUMNS: &[Column] = &[
-    col("id", Kind::Text),
-    required("openai_file_id"),
-    required("title"),
-    col("source_url", Kind::Text),
-    col("content_type", Kind::Text),
-    col("topic_collection", Kind::Text),
-    col("ingested_at", Kind::Text),
-    col("metadata", Kind::Json),
-];
 
 impl Table {
-    /// The SQL table name.
-    pub fn name(self) -> &'static str {
+    /// The table's description in the library.
+    pub fn described(self) -> &'static assistant_db::table::Table {
         match self {
-            Table::Interactions => Interaction::TABLE,
-            Table::Escalations => Escalation::TABLE,
-            Table::KnowledgeDocuments => KnowledgeDocument::TABLE,
+            Table::Interactions => &table::INTERACTIONS,
+            Table::Escalations => &table::ESCALATIONS,
+            Table::KnowledgeDocuments => &table::KNOWLEDGE_DOCUMENTS,
         }
     }
 
-    /// Every column, in the model's order.
+    /// The SQL table name.
+    pub fn name(self) -> &'static str {
+        self.described().name
+    }
+
+    /// Every column, in the table's (and the model's) order.
     pub fn columns(self) -> &'static [Column] {
-        match self {
-            Table::Interactions => INTERACTION_COLUMNS,
-            Table::Escalations => ESCALATION_COLUMNS,
-            Table::KnowledgeDocuments => KNOWLEDGE_DOCUMENT_COLUMNS,
-        }
+        self.described().columns
     }
 
     fn column(self, name: &str) -> Option<&'static Column> {
-        self.columns().iter().find(|c| c.name == name)
+        self.described().column(name)
     }
 }
 
@@ -660,7 +605,7 @@ fn header_columns(table: Table, names: &[Vec<u8>]) -> anyhow::Result<Vec<&'stati
     if let Some(missing) = table
         .columns()
         .iter()
-        .find(|c| c.required && !seen.contains(c.name))
+        .find(|c| c.required() && !seen.contains(c.name))
     {
         bail!(
             "no `{}` column, which every {table} record needs",
@@ -679,7 +624,7 @@ fn cell_value(column: &Column, cell: &str) -> Result<Option<Value>, ValidationEr
         return Ok(None);
     }
     let text = || Value::String(cell.to_owned());
-    Ok(Some(match column.kind {
+    Ok(Some(match Kind::of(column) {
         Kind::Text => text(),
         Kind::Bool => match cell {
             "true" => Value::Bool(true),
@@ -807,12 +752,12 @@ fn csv_cells(
         .iter()
         .map(|column| {
             let value = object.remove(column.name).unwrap_or(Value::Null);
-            if column.kind == Kind::Text && value.as_str() == Some("") {
+            let kind = Kind::of(column);
+            if kind == Kind::Text && value.as_str() == Some("") {
                 notes.empty_strings += 1;
             }
-            let text = cell_text(column.kind, value);
-            if column.kind == Kind::Text && cells == CsvCells::Neutralised && runs_as_formula(&text)
-            {
+            let text = cell_text(kind, value);
+            if kind == Kind::Text && cells == CsvCells::Neutralised && runs_as_formula(&text) {
                 notes.neutralised += 1;
                 format!("'{text}")
             } else {

@@ -56,6 +56,9 @@ pub enum WhenFull {
     Reject,
 }
 
+/// Days a dead letter is kept unless configured otherwise.
+pub const DEFAULT_DEAD_LETTER_DAYS: u32 = 30;
+
 /// How the logger spools and drains.
 #[derive(Debug, Clone)]
 pub struct LoggerConfig {
@@ -105,7 +108,7 @@ impl LoggerConfig {
             buffer: 16_384,
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
-            dead_letter_ttl: crate::config::days(crate::config::DEFAULT_DEAD_LETTER_DAYS),
+            dead_letter_ttl: Duration::from_secs(u64::from(DEFAULT_DEAD_LETTER_DAYS) * 86_400),
         }
     }
 }

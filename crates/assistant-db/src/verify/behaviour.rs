@@ -44,7 +44,7 @@ pub(super) async fn check(conn: &mut PgConnection, report: &mut Report) -> Resul
     .await;
     results.push(("insert and read back an interaction".into(), outcome(r)));
 
-    for spec in CHECKS {
+    for spec in CHECKS.iter() {
         let what = format!("{} = '{}'", spec.column, spec.rejected);
         let r = savepoint(
             &mut tx,

@@ -1,4 +1,9 @@
-//! The spec's schema as data: what `verify` expects to find in the catalog.
+//! The spec's schema as data: what `verify` expects to find in the catalog, read from the
+//! tables' descriptions ([`crate::table`]) and the spec's indexes and constraints.
+
+use std::sync::LazyLock;
+
+use crate::table::Column;
 
 /// A column as the spec declares it.
 #[derive(Debug, Clone, Copy)]
@@ -16,12 +21,12 @@ pub struct ColumnSpec {
 }
 
 /// A table as the spec declares it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TableSpec {
     /// Table name (schema `public`).
     pub name: &'static str,
     /// Its columns, in order.
-    pub columns: &'static [ColumnSpec],
+    pub columns: Vec<ColumnSpec>,
 }
 
 /// An index as the spec declares it.
@@ -48,87 +53,30 @@ pub struct CheckSpec {
     pub rejected: &'static str,
 }
 
-const fn col(
-    name: &'static str,
-    data_type: &'static str,
-    max_length: Option<i32>,
-    nullable: bool,
-    default: Option<&'static str>,
-) -> ColumnSpec {
+/// The spec's three tables, from their descriptions ([`crate::table`]).
+pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
+    crate::table::ALL
+        .iter()
+        .map(|table| TableSpec {
+            name: table.name,
+            columns: table.columns.iter().map(column_spec).collect(),
+        })
+        .collect()
+});
+
+/// What the catalog shows of a described column.
+fn column_spec(column: &Column) -> ColumnSpec {
     ColumnSpec {
-        name,
-        data_type,
-        max_length,
-        nullable,
-        default,
+        name: column.name,
+        data_type: column.sql_type.catalog_name(),
+        max_length: column
+            .sql_type
+            .max_length()
+            .and_then(|n| i32::try_from(n).ok()),
+        nullable: column.nullable,
+        default: column.default.map(|d| d.catalog_text()),
     }
 }
-
-const UUID: &str = "uuid";
-const TSTZ: &str = "timestamp with time zone";
-const VARCHAR: &str = "character varying";
-const TEXT: &str = "text";
-const BOOL: &str = "boolean";
-const FLOAT: &str = "double precision";
-const INT: &str = "integer";
-const JSONB: &str = "jsonb";
-const NEW_UUID: Option<&str> = Some("gen_random_uuid()");
-const NOW: Option<&str> = Some("now()");
-const FALSE: Option<&str> = Some("false");
-
-/// The three tables of the spec.
-pub const TABLES: &[TableSpec] = &[
-    TableSpec {
-        name: "interactions",
-        columns: &[
-            col("id", UUID, None, false, NEW_UUID),
-            col("timestamp", TSTZ, None, true, NOW),
-            col("assistant_mode", VARCHAR, Some(10), false, None),
-            col("session_id", VARCHAR, Some(255), true, None),
-            col("user_query", TEXT, None, false, None),
-            col("intent_name", VARCHAR, Some(100), true, None),
-            col("intent_category", VARCHAR, Some(20), true, None),
-            col("classification_reason", TEXT, None, true, None),
-            col("step_1_intent_completed", BOOL, None, true, FALSE),
-            col("step_2_routing_decision", VARCHAR, Some(50), true, None),
-            col("step_3_retrieval_performed", BOOL, None, true, FALSE),
-            col("step_4_response_generated", BOOL, None, true, FALSE),
-            col("step_5_confidence_score", FLOAT, None, true, None),
-            col("step_6_escalation_triggered", BOOL, None, true, FALSE),
-            col("outcome", VARCHAR, Some(20), false, None),
-            col("confidence_score", FLOAT, None, true, None),
-            col("escalation_reason", TEXT, None, true, None),
-            col("response_text", TEXT, None, true, None),
-            col("citations", JSONB, None, true, None),
-            col("retrieved_chunks_count", INT, None, true, None),
-            col("processing_time_ms", INT, None, true, None),
-            col("created_at", TSTZ, None, true, NOW),
-        ],
-    },
-    TableSpec {
-        name: "escalations",
-        columns: &[
-            col("id", UUID, None, false, NEW_UUID),
-            col("interaction_id", UUID, None, true, None),
-            col("trigger_type", VARCHAR, Some(50), false, None),
-            col("escalation_reason", TEXT, None, false, None),
-            col("created_at", TSTZ, None, true, NOW),
-        ],
-    },
-    TableSpec {
-        name: "knowledge_documents",
-        columns: &[
-            col("id", UUID, None, false, NEW_UUID),
-            col("openai_file_id", VARCHAR, Some(255), false, None),
-            col("title", TEXT, None, false, None),
-            col("source_url", TEXT, None, true, None),
-            col("content_type", VARCHAR, Some(20), true, None),
-            col("topic_collection", VARCHAR, Some(100), true, None),
-            col("ingested_at", TSTZ, None, true, NOW),
-            col("metadata", JSONB, None, true, None),
-        ],
-    },
-];
 
 /// The nine indexes of the spec.
 pub const INDEXES: &[IndexSpec] = &[
@@ -179,32 +127,34 @@ pub const INDEXES: &[IndexSpec] = &[
     },
 ];
 
-/// The four CHECK enums of the spec.
-pub const CHECKS: &[CheckSpec] = &[
-    CheckSpec {
-        table: "interactions",
-        column: "assistant_mode",
-        allowed: &["customer", "banker"],
-        rejected: "robot",
-    },
-    CheckSpec {
-        table: "interactions",
-        column: "intent_category",
-        allowed: &["automatable", "sensitive", "human_only"],
-        rejected: "unknown",
-    },
-    CheckSpec {
-        table: "interactions",
-        column: "outcome",
-        allowed: &["resolved", "escalated"],
-        rejected: "pending",
-    },
-    CheckSpec {
-        table: "knowledge_documents",
-        column: "content_type",
-        allowed: &["public", "synthetic"],
-        rejected: "secret",
-    },
+/// The four CHECK enums of the spec: the described columns with a CHECK, each with a value
+/// it must reject (short enough for the column, so that the CHECK refuses it, not the
+/// length).
+pub static CHECKS: LazyLock<Vec<CheckSpec>> = LazyLock::new(|| {
+    crate::table::ALL
+        .iter()
+        .flat_map(|table| {
+            table.columns.iter().filter_map(|column| {
+                Some(CheckSpec {
+                    table: table.name,
+                    column: column.name,
+                    allowed: column.check?,
+                    rejected: REJECTED
+                        .iter()
+                        .find(|(name, _)| *name == column.name)
+                        .map_or("x", |(_, value)| value),
+                })
+            })
+        })
+        .collect()
+});
+
+/// The value each CHECK's test writes; any column not listed gets `x`.
+const REJECTED: &[(&str, &str)] = &[
+    ("assistant_mode", "robot"),
+    ("intent_category", "unknown"),
+    ("outcome", "pending"),
+    ("content_type", "secret"),
 ];
 
 /// The foreign key: `escalations.interaction_id → interactions.id ON DELETE CASCADE`.

@@ -190,7 +190,11 @@ pub async fn verify(conn: &mut PgConnection) -> Result<Report> {
     Ok(report)
 }
 
-const SPEC_TABLES: [&str; 3] = ["interactions", "escalations", "knowledge_documents"];
+const SPEC_TABLES: [&str; 3] = [
+    crate::table::INTERACTIONS.name,
+    crate::table::ESCALATIONS.name,
+    crate::table::KNOWLEDGE_DOCUMENTS.name,
+];
 
 async fn check_tables(conn: &mut PgConnection, report: &mut Report) -> Result<()> {
     let present: BTreeSet<String> = sqlx::query_scalar(
@@ -201,7 +205,7 @@ async fn check_tables(conn: &mut PgConnection, report: &mut Report) -> Result<()
     .await?
     .into_iter()
     .collect();
-    for table in TABLES {
+    for table in TABLES.iter() {
         let ok = present.contains(table.name);
         report.push(
             Section::Tables,
@@ -254,8 +258,8 @@ async fn check_columns(conn: &mut PgConnection, report: &mut Report) -> Result<(
         })
         .collect::<Result<_>>()?;
 
-    for table in TABLES {
-        for spec in table.columns {
+    for table in TABLES.iter() {
+        for spec in &table.columns {
             let expected_type = match spec.max_length {
                 Some(n) => format!("{}({n})", spec.data_type),
                 None => spec.data_type.to_owned(),
@@ -465,7 +469,7 @@ async fn check_constraints(conn: &mut PgConnection, report: &mut Report) -> Resu
         );
     }
 
-    for spec in CHECKS {
+    for spec in CHECKS.iter() {
         let object = format!("check {}.{}", spec.table, spec.column);
         let found = on(spec.table, "c", spec.column);
         accounted.extend(found.iter().map(|c| c.name.clone()));

@@ -25,6 +25,7 @@
 //! model refuses it, as PostgreSQL's text types do).
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -32,21 +33,12 @@ use sqlx::types::Json;
 use sqlx::{Connection, Executor, PgConnection, Row};
 use uuid::Uuid;
 
-use super::PgStore;
+use super::{tuple, PgStore};
 use crate::error::{Error, Result};
 use crate::model::{Interaction, ValidationError};
 use crate::query::Written;
 use crate::store::decode;
-
-/// The columns written, in the order each binary tuple holds them.
-const COLUMNS: &str = "id, \"timestamp\", assistant_mode, session_id, user_query, intent_name, \
-    intent_category, classification_reason, step_1_intent_completed, step_2_routing_decision, \
-    step_3_retrieval_performed, step_4_response_generated, step_5_confidence_score, \
-    step_6_escalation_triggered, outcome, confidence_score, escalation_reason, response_text, \
-    citations, retrieved_chunks_count, processing_time_ms, created_at";
-
-/// Fields per tuple.
-const FIELDS: i16 = 22;
+use crate::table::INTERACTIONS;
 
 /// Whether this role may COPY into the table: it may read and insert, and row-level
 /// security does not apply to it (COPY FROM refuses a table whose RLS applies). A role
@@ -64,50 +56,41 @@ const DIRECT_ALLOWED: &str = "SELECT has_table_privilege('public.interactions', 
 /// each use and at every commit; rows of a rolled-back batch go with the rollback.
 const STAGING: &str = "pg_temp.assistant_db_staged_interactions";
 
-const PREPARE_STAGING: &str = "DO $$
-BEGIN
-    IF to_regclass('pg_temp.assistant_db_staged_interactions') IS NULL THEN
-        CREATE TEMPORARY TABLE assistant_db_staged_interactions (
-            id uuid, \"timestamp\" timestamptz, assistant_mode text, session_id text,
-            user_query text, intent_name text, intent_category text,
-            classification_reason text, step_1_intent_completed boolean,
-            step_2_routing_decision text, step_3_retrieval_performed boolean,
-            step_4_response_generated boolean, step_5_confidence_score float8,
-            step_6_escalation_triggered boolean, outcome text, confidence_score float8,
-            escalation_reason text, response_text text, citations jsonb,
-            retrieved_chunks_count integer, processing_time_ms integer, created_at timestamptz
-        ) ON COMMIT DELETE ROWS;
-    ELSE
-        TRUNCATE pg_temp.assistant_db_staged_interactions;
-    END IF;
-END
-$$";
+/// Creates the staging table of [`STAGING`], or empties it; its columns are
+/// `interactions`' ([`INTERACTIONS`]) with plain types.
+static PREPARE_STAGING: LazyLock<String> = LazyLock::new(|| {
+    let columns = INTERACTIONS
+        .columns
+        .iter()
+        .map(|c| format!("\"{}\" {}", c.name, c.sql_type.plain_sql()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "DO $$ BEGIN \
+             IF to_regclass('{STAGING}') IS NULL THEN \
+                 CREATE TEMPORARY TABLE assistant_db_staged_interactions ({columns}) \
+                     ON COMMIT DELETE ROWS; \
+             ELSE \
+                 TRUNCATE {STAGING}; \
+             END IF; \
+         END $$"
+    )
+});
 
 /// From the staging table into the real one, skipping ids stored meanwhile.
-const INSERT_STAGED: &str = "INSERT INTO public.interactions (
-        id, \"timestamp\", assistant_mode, session_id, user_query, intent_name,
-        intent_category, classification_reason, step_1_intent_completed,
-        step_2_routing_decision, step_3_retrieval_performed, step_4_response_generated,
-        step_5_confidence_score, step_6_escalation_triggered, outcome, confidence_score,
-        escalation_reason, response_text, citations, retrieved_chunks_count,
-        processing_time_ms, created_at)
-    SELECT id, \"timestamp\", assistant_mode, session_id, user_query, intent_name,
-        intent_category, classification_reason, step_1_intent_completed,
-        step_2_routing_decision, step_3_retrieval_performed, step_4_response_generated,
-        step_5_confidence_score, step_6_escalation_triggered, outcome, confidence_score,
-        escalation_reason, response_text, citations, retrieved_chunks_count,
-        processing_time_ms, created_at
-    FROM pg_temp.assistant_db_staged_interactions
-    ON CONFLICT (id) DO NOTHING";
+static INSERT_STAGED: LazyLock<String> = LazyLock::new(|| {
+    let columns = INTERACTIONS.column_list();
+    format!(
+        "INSERT INTO public.interactions ({columns}) SELECT {columns} FROM {STAGING} \
+         ON CONFLICT (id) DO NOTHING"
+    )
+});
 
 /// The binary COPY signature, flags and (empty) header extension.
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
 /// Bytes handed to the connection per `CopyData` message.
 const CHUNK: usize = 1 << 20;
-
-/// Seconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC).
-const PG_EPOCH_UNIX: i64 = 946_684_800;
 
 impl PgStore {
     /// Writes interactions with `COPY`, in one transaction; rows whose id is already
@@ -212,10 +195,10 @@ impl PgStore {
             Err(err) => return Err(err.into()),
         }
 
-        (&mut *tx).execute(PREPARE_STAGING).await?;
+        (&mut *tx).execute(PREPARE_STAGING.as_str()).await?;
         copy(&mut tx, STAGING, &data).await?;
         let inserted = (&mut *tx)
-            .execute(sqlx::query(INSERT_STAGED))
+            .execute(sqlx::query(INSERT_STAGED.as_str()))
             .await?
             .rows_affected();
         tx.commit().await?;
@@ -280,7 +263,8 @@ fn fallback(err: &sqlx::Error) -> bool {
 async fn copy(conn: &mut PgConnection, table: &str, data: &[u8]) -> sqlx::Result<u64> {
     let mut sink = conn
         .copy_in_raw(&format!(
-            "COPY {table} ({COLUMNS}) FROM STDIN (FORMAT binary)"
+            "COPY {table} ({}) FROM STDIN (FORMAT binary)",
+            INTERACTIONS.column_list()
         ))
         .await?;
     for chunk in data.chunks(CHUNK) {
@@ -300,163 +284,19 @@ async fn copy(conn: &mut PgConnection, table: &str, data: &[u8]) -> sqlx::Result
 /// A row without `created_at` gets `now`, the writing transaction's `now()`, as
 /// `log_interactions` gives it.
 fn encode(rows: &[&Interaction], now: DateTime<Utc>) -> Result<Vec<u8>> {
-    let mut out = Tuples(Vec::with_capacity(HEADER.len() + 2 + rows.len() * 1536));
-    out.0.extend_from_slice(HEADER);
+    let mut out = Vec::with_capacity(HEADER.len() + 2 + rows.len() * 1536);
+    out.extend_from_slice(HEADER);
     for row in rows {
-        out.row(row, now)?;
+        tuple::write(&mut out, &INTERACTIONS, *row, now)
+            .map_err(|e| Error::from(ValidationError::new(e.field, e.message)))?;
     }
-    out.0.extend_from_slice(&(-1i16).to_be_bytes());
-    Ok(out.0)
-}
-
-/// A binary COPY stream being written: each field is its length (-1 for NULL) and bytes.
-struct Tuples(Vec<u8>);
-
-impl Tuples {
-    fn row(&mut self, row: &Interaction, now: DateTime<Utc>) -> Result<()> {
-        self.0.extend_from_slice(&FIELDS.to_be_bytes());
-        self.field(row.id.as_bytes());
-        self.timestamp(row.timestamp, "timestamp")?;
-        self.text(Some(row.assistant_mode.as_str()));
-        self.text(row.session_id.as_ref().map(|s| s.as_str()));
-        self.text(Some(row.user_query.as_str()));
-        self.text(row.intent_name.as_ref().map(|s| s.as_str()));
-        self.text(row.intent_category.as_ref().map(|c| c.as_str()));
-        self.text(row.classification_reason.as_ref().map(|s| s.as_str()));
-        self.boolean(row.step_1_intent_completed);
-        self.text(row.step_2_routing_decision.as_ref().map(|s| s.as_str()));
-        self.boolean(row.step_3_retrieval_performed);
-        self.boolean(row.step_4_response_generated);
-        self.float(row.step_5_confidence_score.map(|c| c.get()));
-        self.boolean(row.step_6_escalation_triggered);
-        self.text(Some(row.outcome.as_str()));
-        self.float(row.confidence_score.map(|c| c.get()));
-        self.text(row.escalation_reason.as_ref().map(|s| s.as_str()));
-        self.text(row.response_text.as_ref().map(|s| s.as_str()));
-        match &row.citations {
-            None => self.null(),
-            Some(citations) => {
-                // jsonb's binary form: version 1, then the JSON text.
-                let at = self.open();
-                self.0.push(1);
-                serde_json::to_writer(&mut self.0, citations).map_err(|e| {
-                    Error::from(ValidationError::new(
-                        "citations",
-                        format!("cannot be encoded: {e}"),
-                    ))
-                })?;
-                self.close(at)?;
-            }
-        }
-        self.int(row.retrieved_chunks_count.map(i32::from));
-        self.int(row.processing_time_ms.map(i32::from));
-        self.timestamp(row.created_at.unwrap_or(now), "created_at")?;
-        Ok(())
-    }
-
-    fn null(&mut self) {
-        self.0.extend_from_slice(&(-1i32).to_be_bytes());
-    }
-
-    /// A field whose length is known up front.
-    fn field(&mut self, bytes: &[u8]) {
-        // Values are far below 1 GB (PostgreSQL's limit), so the length fits an i32.
-        self.0
-            .extend_from_slice(&(bytes.len() as i32).to_be_bytes());
-        self.0.extend_from_slice(bytes);
-    }
-
-    /// Starts a field whose length is filled in by [`close`](Self::close).
-    fn open(&mut self) -> usize {
-        let at = self.0.len();
-        self.0.extend_from_slice(&[0; 4]);
-        at
-    }
-
-    fn close(&mut self, at: usize) -> Result<()> {
-        let len = i32::try_from(self.0.len() - at - 4)
-            .map_err(|_| Error::from(ValidationError::new("citations", "is longer than 1 GB")))?;
-        self.0[at..at + 4].copy_from_slice(&len.to_be_bytes());
-        Ok(())
-    }
-
-    fn text(&mut self, text: Option<&str>) {
-        match text {
-            Some(text) => self.field(text.as_bytes()),
-            None => self.null(),
-        }
-    }
-
-    fn boolean(&mut self, value: bool) {
-        self.field(&[u8::from(value)]);
-    }
-
-    fn float(&mut self, value: Option<f64>) {
-        match value {
-            Some(value) => self.field(&value.to_be_bytes()),
-            None => self.null(),
-        }
-    }
-
-    fn int(&mut self, value: Option<i32>) {
-        match value {
-            Some(value) => self.field(&value.to_be_bytes()),
-            None => self.null(),
-        }
-    }
-
-    fn timestamp(&mut self, value: DateTime<Utc>, field: &str) -> Result<()> {
-        let micros = pg_micros(value).ok_or_else(|| {
-            Error::from(ValidationError::new(
-                field,
-                format!("{value} is outside the range of a timestamp"),
-            ))
-        })?;
-        self.field(&micros.to_be_bytes());
-        Ok(())
-    }
-}
-
-/// Microseconds since PostgreSQL's epoch, rounded as PostgreSQL rounds the fraction of
-/// the RFC 3339 text the JSON path sends (`rint(fraction * 1e6)` on the parsed double,
-/// ties to even), so both paths store the same instant. A leap second (chrono's
-/// nanoseconds ≥ 1e9) is written `:60`, which PostgreSQL reads as the next second.
-fn pg_micros(value: DateTime<Utc>) -> Option<i64> {
-    let nanos = value.timestamp_subsec_nanos();
-    let (carry, nanos) = if nanos >= 1_000_000_000 {
-        (1, nanos - 1_000_000_000)
-    } else {
-        (0, nanos)
-    };
-    // `nanos / 1e9` is the double nearest the decimal fraction, as strtod reads it.
-    let fraction = (f64::from(nanos) / 1e9 * 1e6).round_ties_even() as i64;
-    value
-        .timestamp()
-        .checked_add(carry)?
-        .checked_sub(PG_EPOCH_UNIX)?
-        .checked_mul(1_000_000)?
-        .checked_add(fraction)
+    out.extend_from_slice(&(-1i16).to_be_bytes());
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-
     use super::*;
-
-    #[test]
-    fn timestamps_count_from_2000_and_round_like_postgresql() {
-        let at = |secs: i64, nanos: u32| {
-            pg_micros(Utc.timestamp_opt(secs, nanos).single().expect("valid")).expect("range")
-        };
-        assert_eq!(at(PG_EPOCH_UNIX, 0), 0);
-        assert_eq!(at(PG_EPOCH_UNIX + 1, 123_456_000), 1_123_456);
-        assert_eq!(at(PG_EPOCH_UNIX, 499), 0);
-        assert_eq!(at(PG_EPOCH_UNIX, 501), 1);
-        assert_eq!(at(PG_EPOCH_UNIX, 999_999_600), 1_000_000);
-        assert_eq!(at(PG_EPOCH_UNIX - 1, 0), -1_000_000);
-        assert_eq!(at(0, 0), -PG_EPOCH_UNIX * 1_000_000);
-    }
 
     #[test]
     fn a_stream_has_header_tuples_and_trailer() {

@@ -6,6 +6,7 @@
 
 mod copy;
 mod texts;
+mod tuple;
 
 use async_trait::async_trait;
 use serde_json::Value;
