@@ -12,7 +12,7 @@ use assistant_db::config::Secret;
 use assistant_db::metrics::MetricsFilter;
 use assistant_db::model::{AssistantMode, Escalation, Interaction, KnowledgeDocument, Outcome};
 use assistant_db::query::{InteractionFilter, InteractionQuery};
-use assistant_db::store::KeyRole;
+use assistant_db::store::{KeyRole, Store};
 use assistant_db::{Client, Error};
 use common::rest::{fast_retries, key, sign_key, RestServer, Role, JWT_SECRET};
 use futures_util::TryStreamExt;
@@ -531,7 +531,7 @@ async fn verify_over_rest_checks_what_the_api_shows_and_names_what_needs_databas
     let before = snapshot(&server).await;
     for role in [Role::ServiceRole, Role::Anon] {
         let store = server.store_with(key(role), common::rest::fast_retries());
-        let report = assistant_db::verify::rest::verify(&store).await;
+        let report = store.verify().await;
         assert!(report.passed(), "{role:?}:\n{report}");
         let text = report.to_string();
         assert!(text.contains("these need DATABASE_URL"), "{text}");
@@ -591,10 +591,10 @@ async fn verify_over_rest_checks_what_the_api_shows_and_names_what_needs_databas
          GRANT EXECUTE ON FUNCTION upsert_knowledge_documents(jsonb) TO anon;",
     )
     .await;
-    let report = assistant_db::verify::rest::verify(
-        &server.store_with(key(Role::Anon), common::rest::fast_retries()),
-    )
-    .await;
+    let report = server
+        .store_with(key(Role::Anon), common::rest::fast_retries())
+        .verify()
+        .await;
     assert!(!report.passed(), "{report}");
     let text = report.to_string();
     assert!(

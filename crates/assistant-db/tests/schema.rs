@@ -5,6 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use assistant_db::migrate;
+use assistant_db::store::Store;
 use sqlx::PgPool;
 
 fn workspace() -> PathBuf {
@@ -138,9 +139,9 @@ async fn the_editor_sql_can_be_pasted_twice_and_followed_by_migrate() {
     migrate::run(&mut conn)
         .await
         .expect("migrate after pasting");
-    let report = assistant_db::verify::verify(&mut conn)
-        .await
-        .expect("verify");
+    let report = assistant_db::store::PgStore::new(pool.clone(), "test database")
+        .verify()
+        .await;
     assert!(report.passed(), "{report}");
 }
 

@@ -10,7 +10,7 @@ use assistant_db::model::limits::{jsonb_text_len, MAX_CALL_ROWS, MAX_TEXT_CHARS}
 use assistant_db::model::{
     AssistantMode, Citation, Escalation, Interaction, KnowledgeDocument, Outcome,
 };
-use assistant_db::store::PgStore;
+use assistant_db::store::{PgStore, Store};
 use assistant_db::verify::{self, data, Report};
 use assistant_db::{Client, Error};
 use common::rest::{RestServer, Role};
@@ -146,19 +146,22 @@ async fn rows_other_writers_store_are_counted_by_metrics_and_reported_over_both_
     assert_poison_metrics(&rest, "REST");
     assert_eq!(direct, rest);
 
-    let report = data::report(&server.pool).await.expect("report");
+    let report = PgStore::new(server.pool.clone(), "test database")
+        .data_quality()
+        .await
+        .expect("report");
     assert_poison_report(&report, "direct");
     let store = server.store_with(
         common::rest::key(Role::ServiceRole),
         common::rest::fast_retries(),
     );
-    let over_rest = data::report_rest(&store).await.expect("report over REST");
+    let over_rest = store.data_quality().await.expect("report over REST");
     assert_poison_report(&over_rest, "REST");
     assert_eq!(over_rest.tables, report.tables);
 
     // The public key may not read it.
     let public = server.store_with(common::rest::key(Role::Anon), common::rest::fast_retries());
-    match data::report_rest(&public).await {
+    match public.data_quality().await {
         Err(Error::PermissionDenied(message)) => {
             assert!(message.contains("secret (service_role) key"), "{message}")
         }
@@ -167,8 +170,7 @@ async fn rows_other_writers_store_are_counted_by_metrics_and_reported_over_both_
 }
 
 async fn verify_on(pool: &PgPool) -> Report {
-    let mut conn = pool.acquire().await.expect("connection");
-    verify::verify(&mut conn).await.expect("verify runs")
+    PgStore::new(pool.clone(), "test database").verify().await
 }
 
 fn failing<'r>(report: &'r Report, object: &str) -> &'r verify::Check {

@@ -2,15 +2,15 @@
 
 mod common;
 
-use assistant_db::verify::{verify, Report};
+use assistant_db::store::{PgStore, Store};
+use assistant_db::verify::Report;
 
 async fn verify_after(drift: &str) -> Report {
     let pool = common::migrated_db().await;
     if !drift.is_empty() {
         common::exec(&pool, drift).await;
     }
-    let mut conn = pool.acquire().await.expect("connection");
-    let report = verify(&mut conn).await.expect("verify runs");
+    let report = PgStore::new(pool.clone(), "test database").verify().await;
     // Behavioural checks are rolled back: verify leaves no rows behind.
     for table in ["interactions", "escalations", "knowledge_documents"] {
         let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")

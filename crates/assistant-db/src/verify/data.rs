@@ -9,11 +9,9 @@
 
 use std::fmt;
 
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::store::RestStore;
 
 /// The report: one entry per table of the spec.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,41 +122,18 @@ fn plural(n: i64) -> &'static str {
     }
 }
 
-/// The report, over a direct connection.
-pub async fn report<'e>(executor: impl sqlx::PgExecutor<'e>) -> Result<DataReport> {
-    let value: serde_json::Value = sqlx::query_scalar("SELECT public.data_quality_report()")
-        .fetch_one(executor)
-        .await?;
-    decode(value)
-}
-
-/// The report, over the REST API (secret key only).
-pub async fn report_rest(store: &RestStore) -> Result<DataReport> {
-    let body = store
-        .raw(
-            Method::POST,
-            "rpc/data_quality_report",
-            Vec::new(),
-            Some(&serde_json::json!({})),
-            "reading the data-quality report",
-        )
-        .await?;
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| Error::Database {
-        code: None,
-        message: format!("data_quality_report answered something other than JSON ({e})"),
-    })?;
-    decode(value)
-}
-
-fn decode(value: serde_json::Value) -> Result<DataReport> {
-    serde_path_to_error::deserialize(value).map_err(|e| Error::Database {
-        code: None,
-        message: format!(
-            "public.data_quality_report returned an unexpected shape at `{}`: {}",
-            e.path(),
-            e.inner()
-        ),
-    })
+impl DataReport {
+    /// Reads the object `data_quality_report()` returns.
+    pub(crate) fn from_value(value: serde_json::Value) -> Result<DataReport> {
+        serde_path_to_error::deserialize(value).map_err(|e| Error::Database {
+            code: None,
+            message: format!(
+                "public.data_quality_report returned an unexpected shape at `{}`: {}",
+                e.path(),
+                e.inner()
+            ),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -167,7 +142,7 @@ mod tests {
 
     #[test]
     fn the_function_object_reads_and_prints() {
-        let report = decode(serde_json::json!({
+        let report = DataReport::from_value(serde_json::json!({
             "checked_at": "2026-12-01T15:00:00+00:00",
             "tables": [
                 {"table": "interactions", "rows": 3, "rows_with_problems": 1, "problems": [
@@ -199,7 +174,7 @@ mod tests {
         assert!(text.contains("✓ escalations: 0 rows"), "{text}");
         assert!(text.ends_with("FAILED: 1 stored row breaks the model's rules; readers still show and count them, metrics leave their bad values out of the averages"), "{text}");
         assert!(matches!(
-            decode(serde_json::json!({"tables": 1})),
+            DataReport::from_value(serde_json::json!({"tables": 1})),
             Err(Error::Database { .. })
         ));
     }

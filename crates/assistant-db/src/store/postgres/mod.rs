@@ -7,6 +7,7 @@
 mod copy;
 mod texts;
 mod tuple;
+mod verify;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -276,13 +277,16 @@ impl Store for PgStore {
             Ok(conn) => conn,
             Err(e) => return Report::unreachable(&e.into()),
         };
-        crate::verify::verify(&mut conn)
+        verify::verify(&mut conn)
             .await
             .unwrap_or_else(|e| Report::unreachable(&e))
     }
 
     async fn data_quality(&self) -> Result<DataReport> {
-        crate::verify::data::report(&self.pool).await
+        let value: Value = sqlx::query_scalar("SELECT public.data_quality_report()")
+            .fetch_one(&self.pool)
+            .await?;
+        DataReport::from_value(value)
     }
 
     async fn count_texts(&self, table: TextTable, window: &TextWindow) -> Result<Option<u64>> {

@@ -24,6 +24,7 @@ mod key;
 mod options;
 mod params;
 mod texts;
+mod verify;
 
 use std::fmt;
 use std::sync::Arc;
@@ -390,11 +391,24 @@ impl Store for RestStore {
     }
 
     async fn verify(&self) -> Report {
-        crate::verify::rest::verify(self).await
+        verify::verify(self).await
     }
 
     async fn data_quality(&self) -> Result<DataReport> {
-        crate::verify::data::report_rest(self).await
+        let body = self
+            .raw(
+                Method::POST,
+                "rpc/data_quality_report",
+                Vec::new(),
+                Some(&serde_json::json!({})),
+                "reading the data-quality report",
+            )
+            .await?;
+        let value: Value = serde_json::from_slice(&body).map_err(|e| Error::Database {
+            code: None,
+            message: format!("data_quality_report answered something other than JSON ({e})"),
+        })?;
+        DataReport::from_value(value)
     }
 
     /// Secret key only.

@@ -14,11 +14,12 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{Report, Section};
+use super::{KeyRole, RestStore};
 use crate::error::Error;
 use crate::metrics::MetricsFilter;
 use crate::model::{AssistantMode, Escalation, Interaction, Outcome};
-use crate::store::{KeyRole, RestStore, Store};
+use crate::store::Store;
+use crate::verify::{Report, Section};
 
 /// What only a direct connection can check, for the report.
 const NEEDS_DATABASE_URL: [&str; 5] = [

@@ -4,9 +4,9 @@
 use sqlx::{Acquire, PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::expected::CHECKS;
-use super::{Report, Section};
 use crate::error::Result;
+use crate::verify::expected::CHECKS;
+use crate::verify::{Report, Section};
 
 /// The outcome of one statement we expect to fail with `sqlstate`.
 fn expect_refusal(

@@ -8,9 +8,9 @@
 
 use sqlx::{Acquire, PgConnection, Row};
 
-use super::{Report, Section};
+use super::behaviour::savepoint;
 use crate::error::{refusal_of, Result};
-use crate::verify::behaviour::savepoint;
+use crate::verify::{Report, Section};
 
 /// The roles Supabase's API switches to for the public key and for signed-in users.
 const API_ROLES: [&str; 2] = ["anon", "authenticated"];
