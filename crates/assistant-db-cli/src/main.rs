@@ -7,6 +7,10 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// The database layer of the AI banking assistant, on Supabase / PostgreSQL.
 ///
@@ -16,6 +20,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "assistant-db", version, about, long_about = None)]
 struct Cli {
     /// PostgreSQL connection string; overrides DATABASE_URL from the environment and .env.
+    /// (`schema` and `local` connect to no configured database and refuse it.)
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
 
@@ -53,19 +58,41 @@ enum Command {
     Redact(commands::redact::Args),
     /// Serve the metrics dashboard and the HTTP API.
     Serve(commands::serve::Args),
+    /// Delete interactions older than a policy, in short batches; list past runs and erasures.
+    Retention(commands::retention::Args),
+    /// Erase a session's or an interaction's data from the database and this host's spools.
+    Forget(commands::forget::Args),
 }
 
 fn main() -> ExitCode {
     // Colours only for a person at a terminal who has not asked for none (no-color.org).
     let colour = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ASSISTANT_DB_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+    let notice = assistant_db::connect::NOTICE;
+    let filter =
+        EnvFilter::try_from_env("ASSISTANT_DB_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Notices (the local PostgreSQL was started, …) are for the user whatever the log
+    // level: plain lines, never twice.
+    let filter = match format!("{notice}=off").parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(terminal::LogWriter)
+                .with_ansi(colour)
+                .with_filter(filter),
         )
-        .with_writer(terminal::LogWriter)
-        .with_ansi(colour)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(terminal::LogWriter)
+                .with_ansi(false)
+                .without_time()
+                .with_level(false)
+                .with_target(false)
+                .with_filter(Targets::new().with_target(notice, LevelFilter::INFO)),
+        )
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -89,11 +116,29 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if cli.database_url.is_some() {
+        match cli.command {
+            Command::Schema(_) => anyhow::bail!(
+                "`schema` prints SQL and connects to no database, so --database-url does not \
+                 apply; to apply the migrations to that database, run `assistant-db migrate \
+                 --database-url URL`"
+            ),
+            Command::Local(_) => anyhow::bail!(
+                "`local` manages the embedded PostgreSQL under ASSISTANT_DB_HOME, so \
+                 --database-url does not apply; leave it out"
+            ),
+            _ => {}
+        }
+    }
     let config =
         assistant_db::Config::from_env()?.with_database_url(cli.database_url.as_deref())?;
     if matches!(
         cli.command,
-        Command::Local(_) | Command::Demo(_) | Command::Spool(_) | Command::Serve(_)
+        Command::Local(_)
+            | Command::Demo(_)
+            | Command::Spool(_)
+            | Command::Serve(_)
+            | Command::Forget(_)
     ) {
         // These create or read files under the home; others reach it only through the
         // local cluster, which checks for itself.
@@ -114,5 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Spool(args) => commands::spool::run(&config, args).await,
         Command::Redact(args) => commands::redact::run(&config, args).await,
         Command::Serve(args) => commands::serve::run(&config, args).await,
+        Command::Retention(args) => commands::retention::run(&config, args).await,
+        Command::Forget(args) => commands::forget::run(&config, args).await,
     }
 }

@@ -156,7 +156,9 @@ pub fn summary(err: &assistant_db::Error) -> String {
             "database error {}",
             code.as_deref().unwrap_or("without SQLSTATE")
         ),
-        E::Config(_) | E::Migration(_) | E::Local(_) | E::Io { .. } => err.to_string(),
+        E::Config(_) | E::Migration(_) | E::Local(_) | E::Io { .. } | E::NotMigrated { .. } => {
+            err.to_string()
+        }
         _ => "unexpected error".to_owned(),
     }
 }

@@ -18,6 +18,18 @@ pub const MAX_RECORDS: usize = 1000;
 /// The key under which an interaction may carry its escalations.
 const ESCALATIONS: &str = "escalations";
 
+/// Every field error of a record, inside record `index`, under `prefix`.
+fn from_validations(
+    index: Option<usize>,
+    prefix: &str,
+    errors: Vec<ValidationError>,
+) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|e| from_validation(index, prefix, e))
+        .collect()
+}
+
 /// A field error from the model's parser, inside record `index`, under `prefix`.
 fn from_validation(index: Option<usize>, prefix: &str, err: ValidationError) -> FieldError {
     let field = match (prefix, err.field.as_str()) {
@@ -99,7 +111,7 @@ pub fn interactions(body: &[u8]) -> Result<Vec<EscalatedInteraction>, BodyError>
             .as_object_mut()
             .and_then(|map| map.remove(ESCALATIONS));
         let interaction =
-            Interaction::from_json_value(value).map_err(|e| vec![from_validation(index, "", e)]);
+            Interaction::from_json_value_all(value).map_err(|e| from_validations(index, "", e));
         let mut errors = Vec::new();
         let mut escalations = Vec::new();
         match attached {
@@ -107,9 +119,9 @@ pub fn interactions(body: &[u8]) -> Result<Vec<EscalatedInteraction>, BodyError>
             Some(Value::Array(items)) => {
                 for (j, item) in items.into_iter().enumerate() {
                     let prefix = format!("{ESCALATIONS}[{j}]");
-                    match Escalation::from_json_value(item) {
+                    match Escalation::from_json_value_all(item) {
                         Ok(e) => escalations.push((prefix, e)),
-                        Err(e) => errors.push(from_validation(index, &prefix, e)),
+                        Err(e) => errors.extend(from_validations(index, &prefix, e)),
                     }
                 }
             }
@@ -158,7 +170,7 @@ pub fn interactions(body: &[u8]) -> Result<Vec<EscalatedInteraction>, BodyError>
 pub fn escalations(body: &[u8]) -> Result<Vec<Escalation>, BodyError> {
     parse_all(body, |index, value| {
         let escalation =
-            Escalation::from_json_value(value).map_err(|e| vec![from_validation(index, "", e)])?;
+            Escalation::from_json_value_all(value).map_err(|e| from_validations(index, "", e))?;
         if escalation.interaction_id.is_none() {
             return Err(vec![FieldError {
                 index,
@@ -174,8 +186,8 @@ pub fn escalations(body: &[u8]) -> Result<Vec<Escalation>, BodyError> {
 pub fn knowledge_documents(body: &[u8]) -> Result<Vec<KnowledgeDocument>, BodyError> {
     let mut seen: HashMap<String, Option<usize>> = HashMap::new();
     parse_all(body, |index, value| {
-        let document = KnowledgeDocument::from_json_value(value)
-            .map_err(|e| vec![from_validation(index, "", e)])?;
+        let document = KnowledgeDocument::from_json_value_all(value)
+            .map_err(|e| from_validations(index, "", e))?;
         let key = document.openai_file_id.as_str().to_owned();
         if let Some(first) = seen.insert(key, index) {
             let at = first.map_or_else(String::new, |i| format!(" (also at index {i})"));
@@ -245,6 +257,17 @@ mod tests {
         );
         let single = invalid(interactions(&body(json!({"assistant_mode": "customer"}))));
         assert_eq!(single[0].index, None);
+        // Every bad field of a record, not only the first.
+        let every = invalid(interactions(&body(json!({
+            "assistant_mode": "robot", "user_query": " ", "outcome": "resolved",
+            "confidence_score": 7,
+        }))));
+        let fields: Vec<&str> = every.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["assistant_mode", "confidence_score", "user_query"],
+            "{every:?}"
+        );
     }
 
     #[test]

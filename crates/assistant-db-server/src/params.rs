@@ -3,6 +3,7 @@
 //! database (which refuses NUL with an error no caller could act on).
 
 use assistant_db::model::Rule;
+use assistant_db::table::Table;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path};
@@ -170,6 +171,23 @@ pub fn check_enum<T: TryFrom<String, Error = Rule>>(text: &str) -> Result<T, Str
     T::try_from(text.to_owned()).map_err(|rule| rule.to_string())
 }
 
+/// Reads a filter on `table.column`: text no longer than the column holds (a longer
+/// value could match nothing, so it is a mistake worth naming).
+pub fn column_text(table: &Table, column: &str) -> impl FnOnce(&str) -> Result<String, String> {
+    let max = table
+        .column(column)
+        .and_then(|c| c.sql_type.max_length())
+        .map(|n| n as usize);
+    let column = column.to_owned();
+    move |text: &str| match max {
+        Some(max) if text.chars().count() > max => Err(format!(
+            "must be at most {max} characters, as `{column}` holds (got {})",
+            text.chars().count()
+        )),
+        _ => Ok(text.to_owned()),
+    }
+}
+
 /// The `{id}` of a path, a UUID; anything else is a 422 naming `id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PathId(pub Uuid);
@@ -198,14 +216,21 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
+/// The length of a hyphenated UUID, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+const HYPHENATED_LEN: usize = 36;
+
 /// Parses an id from the path.
 pub fn parse_id(text: &str) -> Result<Uuid, ApiError> {
     let rule = if text.contains('\0') {
         NO_NUL.to_owned()
     } else {
-        match Uuid::parse_str(text) {
-            Ok(id) => return Ok(id),
-            Err(_) => format!("must be a UUID (got {:?})", shorten(text)),
+        // Only the hyphenated form, the one the document states (`format: uuid`).
+        match Uuid::try_parse(text) {
+            Ok(id) if text.len() == HYPHENATED_LEN => return Ok(id),
+            _ => format!(
+                "must be a UUID in its hyphenated form (got {:?})",
+                shorten(text)
+            ),
         }
     };
     Err(ApiError::InvalidParameters(vec![FieldError::new(
@@ -265,9 +290,26 @@ mod tests {
     }
 
     #[test]
+    fn column_filters_are_no_longer_than_the_column() {
+        let table = &assistant_db::table::INTERACTIONS;
+        assert_eq!(
+            column_text(table, "intent_name")(&"x".repeat(100)),
+            Ok("x".repeat(100))
+        );
+        let rule = column_text(table, "intent_name")(&"é".repeat(101)).expect_err("too long");
+        assert!(rule.contains("at most 100 characters"), "{rule}");
+    }
+
+    #[test]
     fn ids_are_uuids_without_nul() {
         assert!(parse_id("01900000-0000-7000-8000-000000000001").is_ok());
-        for bad in ["nope", "\0", "01900000-0000-7000-8000-00000000000\0"] {
+        for bad in [
+            "nope",
+            "\0",
+            "01900000-0000-7000-8000-00000000000\0",
+            "0190000000007000800000000000000a",
+            "{01900000-0000-7000-8000-000000000001}",
+        ] {
             match parse_id(bad) {
                 Err(ApiError::InvalidParameters(errors)) => assert_eq!(errors[0].field, "id"),
                 other => panic!("{bad:?}: {other:?}"),

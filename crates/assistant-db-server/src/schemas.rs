@@ -1,234 +1,511 @@
-//! The JSON shapes of the library's records and metrics, described for the OpenAPI
-//! document. These types are never built: they exist only so that utoipa can describe
-//! the JSON that the library's own types read and write (the library does not depend on
-//! utoipa). A unit test of the OpenAPI document checks that their property names match the
-//! real types' JSON, so the document cannot drift silently.
-#![allow(dead_code)]
+//! The JSON shapes of the API for the OpenAPI document, and its query parameters.
+//!
+//! The three tables' shapes are built from their descriptions in
+//! [`assistant_db::table`], so a column added there appears here with no further change.
+//! Each table has two shapes, because writers enforce the model and readers tolerate the
+//! schema:
+//!
+//! * the **write** shape (request bodies) is what the model accepts: `VARCHAR` lengths,
+//!   the text limit of [`limits`], CHECK values as enums, required = `NOT NULL` without
+//!   a default (and not blank), confidences in `[0, 1]`, counts within `0..=i32::MAX`,
+//!   and no field the model does not know;
+//! * the **read** shape (`…Row`, responses) is what a stored row may hold
+//!   ([`assistant_db::row`]): every nullable column nullable, NaN and infinite floats as
+//!   strings, infinite and far-away timestamps as PostgreSQL writes them, any JSON in the
+//!   JSONB columns, text of any length.
+//!
+//! The metrics object keeps hand-written mirror types (the library does not depend on
+//! utoipa); a unit test of the document checks their fields against the real JSON.
 
+use std::borrow::Cow;
+
+use assistant_db::metrics::Bucket;
+use assistant_db::model::limits::{
+    MAX_CITATIONS, MAX_CITATIONS_JSON_BYTES, MAX_METADATA_JSON_BYTES, MAX_TEXT_CHARS,
+};
+use assistant_db::model::Confidence;
+use assistant_db::query::MAX_PAGE_SIZE;
+use assistant_db::table::{self, Column, ColumnDefault, SqlType, Table};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
+use serde_json::Value;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{
+    AdditionalProperties, AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder,
+    Schema, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::{Ref, RefOr, Required};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-/// Which assistant handled the query.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AssistantMode {
-    /// The customer-facing assistant.
-    Customer,
-    /// The assistant for bank staff.
-    Banker,
+use crate::ingest::MAX_RECORDS;
+
+/// A string without the NUL character, which PostgreSQL `text` cannot hold.
+pub const NO_NUL: &str = r"^[^\x00]*$";
+
+/// A string without NUL that is not empty or whitespace-only: the model's rule for
+/// required text. The class is exactly what Rust's `str::trim` removes (Unicode
+/// `White_Space`), so the document and the model draw the same line.
+pub const NOT_BLANK: &str = concat!(
+    r"^[^\x00]*",
+    r"[^\x00\x09-\x0d\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+    r"[^\x00]*$"
+);
+
+/// An RFC 3339 timestamp as `chrono` reads it (`T` or `t`, `Z`, `z` or an offset).
+const RFC3339: &str = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
+
+/// PostgreSQL's ISO text for an instant `chrono` cannot hold: a year past 9999 or BC.
+const POSTGRES_TIMESTAMP: &str = r"[0-9]{4,6}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?[+-][0-9]{2}(:[0-9]{2}){0,2}( BC)?";
+
+/// A UUID in its hyphenated form.
+const UUID: &str = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+
+/// The `next` cursor of a page, and the `after` parameter: a row's timestamp (or `null`
+/// for a row without one) and its id.
+pub fn cursor_pattern() -> String {
+    format!("^(null|infinity|-infinity|{RFC3339}|{POSTGRES_TIMESTAMP})_{UUID}$")
 }
 
-/// How the classifier routed the intent.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum IntentCategory {
-    /// The assistant may answer on its own.
-    Automatable,
-    /// Answered with extra care.
-    Sensitive,
-    /// Always handed to a human.
-    HumanOnly,
+/// What a column holds, in words, for the document's readers.
+fn about(table: &str, column: &str) -> Option<&'static str> {
+    Some(match (table, column) {
+        (_, "id") => "Primary key.",
+        ("interactions", "timestamp") => "When the query arrived.",
+        ("interactions", "assistant_mode") => "Which assistant handled the query.",
+        ("interactions", "session_id") => "The OpenAI conversation id.",
+        ("interactions", "user_query") => "What the user asked.",
+        ("interactions", "intent_name") => "The classified intent.",
+        ("interactions", "intent_category") => "How the intent is routed.",
+        ("interactions", "classification_reason") => "Why the classifier chose the intent.",
+        ("interactions", "step_1_intent_completed") => "Step 1: intent classification finished.",
+        ("interactions", "step_2_routing_decision") => "Step 2: the routing decision taken.",
+        ("interactions", "step_3_retrieval_performed") => "Step 3: knowledge retrieval ran.",
+        ("interactions", "step_4_response_generated") => "Step 4: a response was generated.",
+        ("interactions", "step_5_confidence_score") => "Step 5: the confidence computed.",
+        ("interactions", "step_6_escalation_triggered") => "Step 6: escalation was triggered.",
+        ("interactions", "outcome") => "How the interaction ended.",
+        ("interactions", "confidence_score") => "The final confidence score.",
+        ("interactions", "escalation_reason") => "Why the interaction was escalated.",
+        ("interactions", "response_text") => "The answer given.",
+        ("interactions", "citations") => "The sources the answer cites.",
+        ("interactions", "retrieved_chunks_count") => "How many knowledge chunks were retrieved.",
+        ("interactions", "processing_time_ms") => "End-to-end processing time in milliseconds.",
+        ("escalations", "interaction_id") => "The escalated interaction.",
+        ("escalations", "trigger_type") => "What triggered it, e.g. `human_only`.",
+        ("escalations", "escalation_reason") => "Why, in words.",
+        ("knowledge_documents", "openai_file_id") => "The OpenAI file id (unique).",
+        ("knowledge_documents", "title") => "The document's title.",
+        ("knowledge_documents", "source_url") => "Where the document was published.",
+        ("knowledge_documents", "content_type") => "Public or synthetic material.",
+        ("knowledge_documents", "topic_collection") => {
+            "Which assistant or topic collection holds it."
+        }
+        ("knowledge_documents", "ingested_at") => "When it was ingested.",
+        ("knowledge_documents", "metadata") => "Any further metadata.",
+        (_, "created_at") => "When the row was written.",
+        _ => return None,
+    })
 }
 
-/// How the interaction ended.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The assistant answered.
-    Resolved,
-    /// Handed to a human.
-    Escalated,
+/// A schema of one JSON type.
+fn typed(ty: Type) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(ty)
 }
 
-/// Where a knowledge document came from.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContentType {
-    /// Published material.
-    Public,
-    /// Generated material.
-    Synthetic,
+/// `ty`, or `ty` and null.
+fn nullable_type(ty: Type, nullable: bool) -> SchemaType {
+    if nullable {
+        SchemaType::from_iter([ty, Type::Null])
+    } else {
+        SchemaType::new(ty)
+    }
 }
 
-/// Width of a timeseries bucket (truncated in UTC).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Bucket {
-    /// One bucket per hour.
-    Hour,
-    /// One bucket per day.
-    Day,
-    /// One bucket per ISO week (from Monday).
-    Week,
+/// A schema of one JSON type, or null.
+fn or_null(builder: ObjectBuilder, ty: Type, nullable: bool) -> ObjectBuilder {
+    builder.schema_type(nullable_type(ty, nullable))
 }
 
-/// A numbered source the response cites.
-#[derive(Serialize, ToSchema)]
-pub struct Citation {
-    /// The marker used in the response text, from 1.
-    #[schema(minimum = 1)]
-    number: u32,
-    /// The cited document's name (not empty).
-    source: String,
-    /// Where the source can be read, if public.
-    url: Option<String>,
+/// `anyOf` the given schemas, plus null when `nullable`.
+fn any_of(schemas: Vec<Schema>, nullable: bool, description: Option<String>) -> Schema {
+    let mut builder = AnyOfBuilder::new().description(description);
+    for schema in schemas {
+        builder = builder.item(schema);
+    }
+    if nullable {
+        builder = builder.item(typed(Type::Null));
+    }
+    builder.build().into()
 }
 
-/// A row of `interactions`: one query through the assistant's pipeline. Column names
-/// are the spec's; a missing `id` or `timestamp` is generated (send an `id` to make
-/// retries idempotent).
-#[derive(Serialize, ToSchema)]
-pub struct Interaction {
-    /// Primary key (UUID); a fresh UUIDv7 when not given.
-    id: Option<Uuid>,
-    /// When the query arrived; now when not given.
-    timestamp: Option<DateTime<Utc>>,
-    /// Which assistant handled the query.
-    assistant_mode: AssistantMode,
-    /// The OpenAI conversation id (at most 255 characters).
-    #[schema(max_length = 255)]
-    session_id: Option<String>,
-    /// What the user asked (not empty).
-    user_query: String,
-    /// The classified intent (at most 100 characters).
-    #[schema(max_length = 100)]
-    intent_name: Option<String>,
-    /// How the intent is routed.
-    intent_category: Option<IntentCategory>,
-    /// Why the classifier chose the intent.
-    classification_reason: Option<String>,
-    /// Step 1: intent classification finished (default false).
-    step_1_intent_completed: Option<bool>,
-    /// Step 2: the routing decision taken (at most 50 characters).
-    #[schema(max_length = 50)]
-    step_2_routing_decision: Option<String>,
-    /// Step 3: knowledge retrieval ran (default false).
-    step_3_retrieval_performed: Option<bool>,
-    /// Step 4: a response was generated (default false).
-    step_4_response_generated: Option<bool>,
-    /// Step 5: the confidence computed, 0 to 1.
-    #[schema(minimum = 0, maximum = 1)]
-    step_5_confidence_score: Option<f64>,
-    /// Step 6: escalation was triggered (default false).
-    step_6_escalation_triggered: Option<bool>,
-    /// How the interaction ended.
-    outcome: Outcome,
-    /// The final confidence score, 0 to 1.
-    #[schema(minimum = 0, maximum = 1)]
-    confidence_score: Option<f64>,
-    /// Why the interaction was escalated.
-    escalation_reason: Option<String>,
-    /// The answer given.
-    response_text: Option<String>,
-    /// The sources the answer cites.
-    citations: Option<Vec<Citation>>,
-    /// How many knowledge chunks were retrieved (at least 0).
-    #[schema(minimum = 0)]
-    retrieved_chunks_count: Option<i32>,
-    /// End-to-end processing time in milliseconds (at least 0).
-    #[schema(minimum = 0)]
-    processing_time_ms: Option<i32>,
-    /// When the row was written; the database's clock when not given.
-    created_at: Option<DateTime<Utc>>,
+/// A string enum with `values`, plus null when `nullable`.
+fn string_enum(values: &[&str], nullable: bool) -> ObjectBuilder {
+    let mut all: Vec<Value> = values.iter().map(|v| Value::from(*v)).collect();
+    if nullable {
+        all.push(Value::Null);
+    }
+    or_null(ObjectBuilder::new(), Type::String, nullable).enum_values(Some(all))
 }
 
-/// A row of `escalations`: an interaction handed to a human.
-#[derive(Serialize, ToSchema)]
-pub struct Escalation {
-    /// Primary key (UUID); a fresh UUIDv7 when not given.
-    id: Option<Uuid>,
-    /// The escalated interaction: required by `POST /api/escalations`, filled in for
-    /// escalations sent inside an interaction.
-    interaction_id: Option<Uuid>,
-    /// What triggered it, e.g. `human_only`, `low_confidence` (at most 50 characters).
-    #[schema(max_length = 50)]
-    trigger_type: String,
-    /// Why, in words (not empty).
-    escalation_reason: String,
-    /// When the row was written; the database's clock when not given.
-    created_at: Option<DateTime<Utc>>,
+/// A string column's write schema: its length limit, CHECK values and blank rule.
+fn write_text(column: &Column, max: usize, nullable: bool) -> ObjectBuilder {
+    if let Some(values) = column.check {
+        return string_enum(values, nullable);
+    }
+    let builder = or_null(ObjectBuilder::new(), Type::String, nullable).max_length(Some(max));
+    if column.required() {
+        builder.min_length(Some(1)).pattern(Some(NOT_BLANK))
+    } else {
+        builder.pattern(Some(NO_NUL))
+    }
 }
 
-/// An interaction to log, optionally with its escalations (written together with it).
-#[derive(Serialize, ToSchema)]
-pub struct InteractionWrite {
-    #[serde(flatten)]
-    interaction: Interaction,
-    /// Escalations of this interaction; their `interaction_id` may be left out.
-    escalations: Option<Vec<Escalation>>,
+/// What the model does with a column left out or sent as null.
+fn default_note(column: &Column) -> Option<&'static str> {
+    column.default.map(|default| match default {
+        ColumnDefault::NewUuid => "Left out or null: a new UUID.",
+        ColumnDefault::Now => "Left out or null: now.",
+        ColumnDefault::False => "Left out or null: false.",
+    })
 }
 
-/// One interaction or an array of up to 1000.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum InteractionBody {
-    /// A single interaction.
-    One(Box<InteractionWrite>),
-    /// A batch.
-    Many(Vec<InteractionWrite>),
+/// `about` and the default's note, as one description.
+fn described(table: &Table, column: &Column, extra: Option<&str>) -> Option<String> {
+    let parts: Vec<&str> = [about(table.name, column.name), default_note(column), extra]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
-/// One escalation or an array of up to 1000.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum EscalationBody {
-    /// A single escalation.
-    One(Escalation),
-    /// A batch.
-    Many(Vec<Escalation>),
+/// A column's schema in a request body: what the model accepts for it.
+pub fn write_column(table: &Table, column: &Column) -> RefOr<Schema> {
+    // Every column the model may leave out also takes null for "left out".
+    let nullable = !column.required();
+    let description = described(table, column, None);
+    let builder = match column.sql_type {
+        SqlType::Uuid => or_null(ObjectBuilder::new(), Type::String, nullable)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        SqlType::TimestampTz => or_null(ObjectBuilder::new(), Type::String, nullable)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        SqlType::VarChar(n) => write_text(column, n as usize, nullable),
+        SqlType::Text => write_text(column, MAX_TEXT_CHARS, nullable),
+        SqlType::Boolean => or_null(ObjectBuilder::new(), Type::Boolean, nullable),
+        // Every FLOAT column of the model is a confidence.
+        SqlType::Float8 => or_null(ObjectBuilder::new(), Type::Number, nullable)
+            .minimum(Some(Confidence::MIN))
+            .maximum(Some(Confidence::MAX)),
+        SqlType::Integer => or_null(ObjectBuilder::new(), Type::Integer, nullable)
+            .minimum(Some(0))
+            .maximum(Some(i32::MAX)),
+        SqlType::Jsonb if column.name == "citations" => {
+            let note = format!("At most {MAX_CITATIONS_JSON_BYTES} bytes as JSON.");
+            return ArrayBuilder::new()
+                .schema_type(nullable_type(Type::Array, nullable))
+                .items(reference::<Citation>())
+                .max_items(Some(MAX_CITATIONS))
+                .description(described(table, column, Some(&note)))
+                .into();
+        }
+        SqlType::Jsonb => {
+            let note = format!("Any JSON of at most {MAX_METADATA_JSON_BYTES} bytes.");
+            let mut reference = Ref::from_schema_name(JsonValue::name());
+            reference.description = described(table, column, Some(&note)).unwrap_or_default();
+            return RefOr::Ref(reference);
+        }
+    };
+    builder.description(description).into()
 }
 
-/// A row of `knowledge_documents`, keyed by `openai_file_id`.
-#[derive(Serialize, ToSchema)]
-pub struct KnowledgeDocument {
-    /// Primary key (UUID) for a new row; an existing row keeps its id.
-    id: Option<Uuid>,
-    /// The OpenAI file id (unique, at most 255 characters).
-    #[schema(max_length = 255)]
-    openai_file_id: String,
-    /// The document's title (not empty).
-    title: String,
-    /// Where the document was published.
-    source_url: Option<String>,
-    /// Public or synthetic material.
-    content_type: Option<ContentType>,
-    /// Which assistant or topic collection holds it (at most 100 characters).
-    #[schema(max_length = 100)]
-    topic_collection: Option<String>,
-    /// When it was ingested; the database's clock when not given.
-    ingested_at: Option<DateTime<Utc>>,
-    /// Any further metadata (any JSON without NUL characters).
-    metadata: Option<serde_json::Value>,
+/// A column's schema in a stored row: anything the schema lets a writer store.
+pub fn read_column(table: &Table, column: &Column) -> RefOr<Schema> {
+    let nullable = column.nullable;
+    let description = about(table.name, column.name).map(str::to_owned);
+    let builder = match column.sql_type {
+        SqlType::Uuid => or_null(ObjectBuilder::new(), Type::String, nullable)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        SqlType::TimestampTz => return stored_timestamp(nullable, description).into(),
+        SqlType::VarChar(n) => match column.check {
+            Some(values) => string_enum(values, nullable),
+            None => {
+                or_null(ObjectBuilder::new(), Type::String, nullable).max_length(Some(n as usize))
+            }
+        },
+        SqlType::Text => or_null(ObjectBuilder::new(), Type::String, nullable),
+        SqlType::Boolean => or_null(ObjectBuilder::new(), Type::Boolean, nullable),
+        SqlType::Float8 => {
+            return any_of(
+                vec![
+                    typed(Type::Number).into(),
+                    string_enum(&["NaN", "Infinity", "-Infinity"], false).into(),
+                ],
+                nullable,
+                description.map(|d| format!("{d} NaN and the infinities as strings.")),
+            )
+            .into()
+        }
+        SqlType::Integer => or_null(ObjectBuilder::new(), Type::Integer, nullable)
+            .minimum(Some(i32::MIN))
+            .maximum(Some(i32::MAX)),
+        // Any JSON at all, null included.
+        SqlType::Jsonb => ObjectBuilder::new().schema_type(SchemaType::AnyValue),
+    };
+    builder.description(description).into()
 }
 
-/// One knowledge document or an array of up to 1000.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum KnowledgeDocumentBody {
-    /// A single document.
-    One(KnowledgeDocument),
-    /// A batch.
-    Many(Vec<KnowledgeDocument>),
+/// A stored `timestamptz`: RFC 3339, an infinity, or PostgreSQL's text for far years.
+fn stored_timestamp(nullable: bool, description: Option<String>) -> Schema {
+    any_of(
+        vec![
+            typed(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                .into(),
+            string_enum(&["infinity", "-infinity"], false).into(),
+            typed(Type::String)
+                .pattern(Some(format!("^{POSTGRES_TIMESTAMP}$")))
+                .into(),
+        ],
+        nullable,
+        description.map(|d| {
+            format!("{d} RFC 3339; `infinity`/`-infinity`; PostgreSQL's text for years past 9999 or BC.")
+        }),
+    )
 }
 
-/// An interaction with its escalations, oldest first.
-#[derive(Serialize, ToSchema)]
-pub struct InteractionDetail {
-    #[serde(flatten)]
-    interaction: Interaction,
-    /// Its escalations.
-    escalations: Vec<Escalation>,
+/// The write shape of `table`: its columns as the model accepts them, and nothing else.
+fn write_object(table: &Table, skip: &[&str]) -> ObjectBuilder {
+    let mut object =
+        typed(Type::Object).additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    for column in table.columns.iter().filter(|c| !skip.contains(&c.name)) {
+        object = object.property(column.name, write_column(table, column));
+        if column.required() {
+            object = object.required(column.name);
+        }
+    }
+    object
 }
 
-/// A page of interactions, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct InteractionPage {
-    /// The rows.
-    items: Vec<Interaction>,
-    /// Pass as `after` for the next page; null on the last page.
-    next: Option<String>,
+/// The read shape of `table`: every column, always present.
+fn read_object(table: &Table) -> ObjectBuilder {
+    let mut object =
+        typed(Type::Object).additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    for column in table.columns {
+        object = object
+            .property(column.name, read_column(table, column))
+            .required(column.name);
+    }
+    object
+}
+
+/// A reference to a component schema.
+fn reference<T: ToSchema>() -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name(T::name()))
+}
+
+/// One record, or an array of 1 to [`MAX_RECORDS`] of them.
+fn one_or_many<T: ToSchema>(description: &str) -> Schema {
+    OneOfBuilder::new()
+        .description(Some(description))
+        .item(reference::<T>())
+        .item(
+            ArrayBuilder::new()
+                .items(reference::<T>())
+                .min_items(Some(1))
+                .max_items(Some(MAX_RECORDS)),
+        )
+        .build()
+        .into()
+}
+
+/// Defines marker types whose schemas are built by a function, with the components
+/// they refer to.
+macro_rules! components {
+    ($($(#[$doc:meta])* $name:ident = $build:expr, refs [$($dep:ty),*];)+) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                $build.into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+
+            #[allow(unused_variables)]
+            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                $(
+                    schemas.push((<$dep>::name().into_owned(), <$dep>::schema()));
+                    <$dep>::schemas(schemas);
+                )*
+            }
+        }
+    )+};
+}
+
+components! {
+    /// Any JSON value without a NUL character in a string or key (PostgreSQL `jsonb`
+    /// cannot hold one).
+    JsonValue = any_of(
+        vec![
+            typed(Type::Null).into(),
+            typed(Type::Boolean).into(),
+            typed(Type::Number).into(),
+            typed(Type::String).pattern(Some(NO_NUL)).into(),
+            ArrayBuilder::new().items(reference::<JsonValue>()).into(),
+            typed(Type::Object)
+                .property_names(Some(typed(Type::String).pattern(Some(NO_NUL))))
+                .additional_properties(Some(reference::<JsonValue>()))
+                .into(),
+        ],
+        false,
+        Some("Any JSON without a NUL character (\\u0000) in a string or key.".into()),
+    ), refs [];
+
+    /// A numbered source an answer cites: one entry of `interactions.citations`.
+    Citation = typed(Type::Object)
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .property(
+            "number",
+            typed(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(u32::MAX))
+                .description(Some("The marker used in the response text, from 1.")),
+        )
+        .required("number")
+        .property(
+            "source",
+            typed(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_TEXT_CHARS))
+                .pattern(Some(NOT_BLANK))
+                .description(Some("The cited document's name.")),
+        )
+        .required("source")
+        .property(
+            "url",
+            or_null(ObjectBuilder::new(), Type::String, true)
+                .max_length(Some(MAX_TEXT_CHARS))
+                .pattern(Some(NO_NUL))
+                .description(Some("Where the source can be read, if public.")),
+        ), refs [];
+
+    /// An escalation logged on its own: `interaction_id` names an interaction logged
+    /// before.
+    Escalation = write_object(&table::ESCALATIONS, &[])
+        .required("interaction_id")
+        .property(
+            "interaction_id",
+            typed(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                .description(Some("The escalated interaction, logged before (or in the same batch).")),
+        ), refs [];
+
+    /// An escalation sent inside its interaction, which fills in `interaction_id`.
+    AttachedEscalation = write_object(&table::ESCALATIONS, &[])
+        .property(
+            "interaction_id",
+            typed(Type::Null).description(Some(
+                "Left out: the interaction it is sent with. (The server also accepts that \
+                 interaction's own id here, and refuses any other.)",
+            )),
+        ), refs [];
+
+    /// An interaction to log, optionally with its escalations (written together with it).
+    InteractionWrite = write_object(&table::INTERACTIONS, &[])
+        .description(Some(
+            "An interaction as the model accepts it. Send an `id` to make retries harmless.",
+        ))
+        .property(
+            "escalations",
+            ArrayBuilder::new()
+                .schema_type(nullable_type(Type::Array, true))
+                .items(reference::<AttachedEscalation>())
+                .description(Some("Escalations of this interaction, written together with it.")),
+        ), refs [AttachedEscalation, Citation, JsonValue];
+
+    /// A knowledge document to register or update, keyed by `openai_file_id`.
+    KnowledgeDocument = write_object(&table::KNOWLEDGE_DOCUMENTS, &[]), refs [JsonValue];
+
+    /// One interaction or an array of up to 1000.
+    InteractionBody = one_or_many::<InteractionWrite>(
+        "One interaction or an array of 1 to 1000 (each `id` at most once)."
+    ), refs [InteractionWrite];
+
+    /// One escalation or an array of up to 1000.
+    EscalationBody = one_or_many::<Escalation>(
+        "One escalation or an array of 1 to 1000."
+    ), refs [Escalation];
+
+    /// One knowledge document or an array of up to 1000.
+    KnowledgeDocumentBody = one_or_many::<KnowledgeDocument>(
+        "One knowledge document or an array of 1 to 1000, each `openai_file_id` at most once."
+    ), refs [KnowledgeDocument];
+
+    /// A stored row of `interactions`, as any writer may have stored it.
+    InteractionRow = read_object(&table::INTERACTIONS), refs [];
+
+    /// A stored row of `escalations`, as any writer may have stored it.
+    EscalationRow = read_object(&table::ESCALATIONS), refs [];
+
+    /// A stored row of `knowledge_documents`, as any writer may have stored it.
+    KnowledgeDocumentRow = read_object(&table::KNOWLEDGE_DOCUMENTS), refs [];
+
+    /// An interaction with its escalations, oldest first.
+    InteractionDetail = read_object(&table::INTERACTIONS)
+        .property(
+            "escalations",
+            ArrayBuilder::new()
+                .items(reference::<EscalationRow>())
+                .description(Some("Its escalations, oldest first.")),
+        )
+        .required("escalations"), refs [EscalationRow];
+
+    /// A page of interactions, newest first.
+    InteractionPage = typed(Type::Object)
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .property(
+            "items",
+            ArrayBuilder::new()
+                .items(reference::<InteractionRow>())
+                .max_items(Some(MAX_PAGE_SIZE as usize))
+                .description(Some("The rows, newest first.")),
+        )
+        .required("items")
+        .property(
+            "next",
+            or_null(ObjectBuilder::new(), Type::String, true)
+                .pattern(Some(cursor_pattern()))
+                .description(Some("Pass as `after` for the next page; null on the last page.")),
+        )
+        .required("next"), refs [InteractionRow];
+}
+
+/// The CHECK values of `table.column`, which the descriptor holds.
+fn check_values(table: &Table, column: &str) -> &'static [&'static str] {
+    table.column(column).and_then(|c| c.check).unwrap_or(&[])
+}
+
+/// The `VARCHAR` length of `table.column`.
+pub fn column_max_length(table: &Table, column: &str) -> Option<usize> {
+    table
+        .column(column)
+        .and_then(|c| c.sql_type.max_length())
+        .map(|n| n as usize)
+}
+
+/// `assistant_mode`'s values, for the metrics object.
+fn assistant_mode() -> ObjectBuilder {
+    string_enum(check_values(&table::INTERACTIONS, "assistant_mode"), false)
+}
+
+/// `intent_category`'s values or null, for the metrics object.
+fn intent_category_or_null() -> ObjectBuilder {
+    string_enum(check_values(&table::INTERACTIONS, "intent_category"), true)
 }
 
 /// The dashboard metrics: the object `assistant-db metrics --json` prints.
@@ -262,7 +539,8 @@ pub struct Metrics {
     pipeline: Pipeline,
     /// Counts per time bucket, oldest first.
     timeseries: Vec<BucketCount>,
-    /// Interactions per tenth of a valid confidence; a bin is null when suppressed.
+    /// Interactions per tenth of a valid confidence, from `[0, 0.1)` to `[0.9, 1.0]`; a
+    /// bin is null when suppressed for the public key.
     confidence_histogram: Vec<Option<i64>>,
     /// Matching interactions left out of an aggregate their value would corrupt.
     excluded: Excluded,
@@ -270,7 +548,8 @@ pub struct Metrics {
     suppressed: Suppressed,
 }
 
-/// Interactions left out of one aggregate each (they still count in every total).
+/// Interactions left out of one aggregate each (they still count in every total); null
+/// when suppressed for the public key.
 #[derive(Serialize, ToSchema)]
 pub struct Excluded {
     /// A confidence outside [0, 1], NaN or infinite.
@@ -317,7 +596,8 @@ pub struct Percentiles {
 #[derive(Serialize, ToSchema)]
 pub struct ModeCount {
     /// The mode.
-    assistant_mode: AssistantMode,
+    #[schema(schema_with = assistant_mode)]
+    assistant_mode: String,
     /// Interactions.
     total: i64,
     /// Of which resolved.
@@ -345,7 +625,8 @@ pub struct IntentCount {
 #[derive(Serialize, ToSchema)]
 pub struct CategoryCount {
     /// The category; null groups those without one.
-    intent_category: Option<IntentCategory>,
+    #[schema(schema_with = intent_category_or_null)]
+    intent_category: Option<String>,
     /// Interactions.
     total: i64,
     /// Of which resolved.
@@ -402,51 +683,119 @@ pub struct BucketCount {
     escalated: i64,
 }
 
+/// An optional query parameter.
+fn query(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+/// An enum parameter filtering on a column with a CHECK constraint.
+fn check_parameter(name: &str, column: &str, what: &str) -> Parameter {
+    query(
+        name,
+        what,
+        string_enum(check_values(&table::INTERACTIONS, column), false),
+    )
+}
+
+/// A text parameter filtering on a `VARCHAR` column: at most its length.
+fn text_parameter(name: &str, column: &str, what: &str) -> Parameter {
+    query(
+        name,
+        what,
+        typed(Type::String)
+            .max_length(column_max_length(&table::INTERACTIONS, column))
+            .pattern(Some(NO_NUL)),
+    )
+}
+
+/// `from` or `to`.
+fn instant_parameter(name: &str, what: &str) -> Parameter {
+    query(
+        name,
+        &format!(
+            "{what} (RFC 3339; encode `+` as `%2B`, though a space where an offset's `+` \
+             belongs is read as `+`). `from` must not be after `to`."
+        ),
+        typed(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+    )
+}
+
 /// Query parameters of `GET /api/metrics` (all optional).
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MetricsParams {
-    /// Only this assistant mode.
-    #[param(value_type = Option<AssistantMode>)]
-    pub mode: Option<String>,
-    /// Only interactions at or after this instant (RFC 3339; encode `+` as `%2B`).
-    pub from: Option<DateTime<Utc>>,
-    /// Only interactions at or before this instant (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
-    /// Only this `intent_name`.
-    pub intent: Option<String>,
-    /// Only this intent category.
-    #[param(value_type = Option<IntentCategory>)]
-    pub category: Option<String>,
-    /// Width of the timeseries buckets (default `day`).
-    #[param(value_type = Option<Bucket>)]
-    pub bucket: Option<String>,
+#[derive(Debug)]
+pub struct MetricsParams;
+
+impl IntoParams for MetricsParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            check_parameter("mode", "assistant_mode", "Only this assistant mode."),
+            instant_parameter("from", "Only interactions at or after this instant"),
+            instant_parameter("to", "Only interactions at or before this instant"),
+            text_parameter("intent", "intent_name", "Only this `intent_name`."),
+            check_parameter("category", "intent_category", "Only this intent category."),
+            query(
+                "bucket",
+                "Width of the timeseries buckets (default `day`), truncated in UTC.",
+                string_enum(&Bucket::ALL.map(|b| b.as_str()), false),
+            ),
+        ]
+    }
 }
 
 /// Query parameters of `GET /api/interactions` (all optional).
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Only this assistant mode.
-    #[param(value_type = Option<AssistantMode>)]
-    pub mode: Option<String>,
-    /// Only this outcome.
-    #[param(value_type = Option<Outcome>)]
-    pub outcome: Option<String>,
-    /// Only this `intent_name`.
-    pub intent: Option<String>,
-    /// Only this intent category.
-    #[param(value_type = Option<IntentCategory>)]
-    pub category: Option<String>,
-    /// Only this `session_id`.
-    pub session: Option<String>,
-    /// Only at or after this instant (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Only at or before this instant (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
-    /// Rows per page, 1 to 1000 (default 50).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    /// The `next` cursor of the previous page.
-    pub after: Option<String>,
+#[derive(Debug)]
+pub struct ListParams;
+
+impl IntoParams for ListParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            check_parameter("mode", "assistant_mode", "Only this assistant mode."),
+            check_parameter("outcome", "outcome", "Only this outcome."),
+            text_parameter("intent", "intent_name", "Only this `intent_name`."),
+            check_parameter("category", "intent_category", "Only this intent category."),
+            text_parameter("session", "session_id", "Only this `session_id`."),
+            instant_parameter("from", "Only at or after this instant"),
+            instant_parameter("to", "Only at or before this instant"),
+            query(
+                "limit",
+                "Rows per page (default 50).",
+                typed(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(MAX_PAGE_SIZE)),
+            ),
+            query(
+                "after",
+                "The `next` cursor of the previous page.",
+                typed(Type::String).pattern(Some(cursor_pattern())),
+            ),
+        ]
+    }
+}
+
+/// The `{id}` path parameter: a UUID in its hyphenated form.
+pub fn id_parameter(what: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(what))
+        .schema(Some(
+            typed(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        ))
+        .build()
+}
+
+/// The `{id}` path parameter of `GET /api/interactions/{id}`.
+#[derive(Debug)]
+pub struct InteractionId;
+
+impl IntoParams for InteractionId {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![id_parameter("The interaction's id.")]
+    }
 }

@@ -8,7 +8,7 @@ use assistant_db::logger::Logger;
 use assistant_db::Client;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -24,7 +24,7 @@ use crate::listen::{self, Limits};
 use crate::middleware::{errors, headers, host};
 use crate::openapi;
 use crate::routes::{
-    escalations, fallback, health, interactions, knowledge_documents, metrics, prometheus,
+    escalations, fallback, health, interactions, knowledge_documents, metrics, prometheus, sessions,
 };
 use crate::state::AppState;
 use crate::telemetry;
@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/interactions/{id}", get(interactions::get_one))
         .route("/api/escalations", post(escalations::post))
         .route("/api/knowledge-documents", put(knowledge_documents::put))
+        .route("/api/sessions/{id}", delete(sessions::erase))
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(prometheus::prometheus))
@@ -103,6 +104,20 @@ fn span(request: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), route)
 }
 
+/// The URL of a server bound to `addr`, as a client on this machine reaches it: a
+/// wildcard address (`0.0.0.0`, `::`) is reached at the loopback address.
+fn bound_url(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("{scheme}://{addr}")
+}
+
 /// A server bound to its address, ready to run.
 #[derive(Debug)]
 pub struct Server {
@@ -124,6 +139,10 @@ impl Server {
         let bind_error = |source| ServeError::Bind { addr, source };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let local = listener.local_addr().map_err(bind_error)?;
+        let base_url = match settings.public_urls().first() {
+            Some(public) => public.to_string(),
+            None => bound_url(local, settings.tls().is_some()),
+        };
         let state = AppState::new(
             client,
             logger,
@@ -133,6 +152,7 @@ impl Server {
                 max_bytes: settings.max_body_bytes(),
                 timeout: settings.body_timeout(),
             },
+            base_url,
         );
         Ok(Server {
             listener,
@@ -153,12 +173,7 @@ impl Server {
 
     /// The base URL of the server at its bound address: `http://127.0.0.1:8080`.
     pub fn url(&self) -> String {
-        let scheme = if self.limits.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        format!("{scheme}://{}", self.local)
+        bound_url(self.local, self.limits.tls.is_some())
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish.

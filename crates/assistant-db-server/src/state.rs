@@ -30,16 +30,19 @@ struct Inner {
     hosts: Arc<HostNames>,
     body: BodyLimits,
     telemetry: Arc<Telemetry>,
+    base_url: String,
 }
 
 impl AppState {
-    /// State over a connected client and a running logger, with these rules.
+    /// State over a connected client and a running logger, with these rules; `base_url`
+    /// is where clients reach the server (`http://127.0.0.1:8080`), for examples shown.
     pub fn new(
         client: Client,
         logger: Logger,
         auth: Auth,
         hosts: HostNames,
         body: BodyLimits,
+        base_url: String,
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
@@ -49,6 +52,7 @@ impl AppState {
                 hosts: Arc::new(hosts),
                 body,
                 telemetry: Arc::default(),
+                base_url,
             }),
         }
     }
@@ -66,6 +70,11 @@ impl AppState {
     /// Who may call what.
     pub fn auth(&self) -> &Auth {
         &self.inner.auth
+    }
+
+    /// Where clients reach the server, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
     }
 
     /// Request counters and latency histograms.

@@ -7,6 +7,7 @@
 
 pub mod db;
 mod ephemeral;
+pub mod plans;
 pub mod rest;
 mod scratch;
 

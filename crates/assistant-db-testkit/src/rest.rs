@@ -84,6 +84,10 @@ pub struct ServerOptions {
     /// a role's statement_timeout only from here, where PostgREST reads the role's own
     /// settings (`ALTER ROLE anon SET statement_timeout`).
     pub role_settings: Option<&'static str>,
+    /// Log the plan of every statement the server runs, with its actual rows and buffers,
+    /// as JSON into the PostgreSQL server's log (`auto_explain`, loaded in the server's
+    /// sessions on this database only); see [`crate::plans`].
+    pub explain: bool,
 }
 
 /// A running `postrust` on its own database; stopped when dropped.
@@ -116,6 +120,10 @@ impl RestServer {
         };
         let pool = crate::db::pool(db.clone()).await;
         ensure_authenticator(&pool).await;
+        if options.explain {
+            let database = db.get_database().expect("a test database has a name");
+            crate::plans::explain_sessions_of(&pool, "authenticator", database).await;
+        }
         let binary = postrust_binary();
         let dir = tempfile::tempdir().expect("a temporary directory for the server's log");
         let log = dir.path().join("postrust.log");

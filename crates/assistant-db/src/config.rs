@@ -19,6 +19,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::logger::LoggerConfig;
 use crate::redact::{RedactionConfig, Redactor};
+use crate::retention::RetentionPolicy;
 pub use crate::secret::Secret;
 
 /// Environment variable naming a direct PostgreSQL connection string.
@@ -36,6 +37,9 @@ pub const ASSISTANT_DB_HOME: &str = "ASSISTANT_DB_HOME";
 pub const ASSISTANT_DB_SPOOL: &str = "ASSISTANT_DB_SPOOL";
 /// Environment variable giving the days a dead letter is kept before it is deleted.
 pub const ASSISTANT_DB_DEAD_LETTER_DAYS: &str = "ASSISTANT_DB_DEAD_LETTER_DAYS";
+/// Environment variable giving the retention policy (`400d`): how old interactions get
+/// before `serve` deletes them (daily) and `retention run` does by default.
+pub const ASSISTANT_DB_RETENTION: &str = "ASSISTANT_DB_RETENTION";
 
 /// The longest [`ASSISTANT_DB_DEAD_LETTER_DAYS`] accepted (a hundred years).
 const MAX_DEAD_LETTER_DAYS: u32 = 36_500;
@@ -149,6 +153,9 @@ pub struct Config {
     /// `ASSISTANT_DB_REDACT_*`: what the library redacts from free text before a record
     /// is spooled or sent (every kind masked by default); see [`crate::redact`].
     pub redaction: RedactionConfig,
+    /// `ASSISTANT_DB_RETENTION`: delete interactions older than this (none by default:
+    /// nothing is deleted unless a policy is set).
+    pub retention: Option<RetentionPolicy>,
 }
 
 impl fmt::Debug for Config {
@@ -168,6 +175,7 @@ impl fmt::Debug for Config {
             .field("spool", &self.spool)
             .field("dead_letter_ttl", &self.dead_letter_ttl)
             .field("redaction", &self.redaction)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -218,6 +226,12 @@ impl Config {
             },
         };
         let redaction = RedactionConfig::from_lookup(get)?;
+        let retention = get(ASSISTANT_DB_RETENTION)
+            .map(|raw| {
+                raw.parse::<RetentionPolicy>()
+                    .map_err(|e| Error::Config(format!("{ASSISTANT_DB_RETENTION} {}", e.rule)))
+            })
+            .transpose()?;
         Ok(Config {
             database_url,
             supabase_url,
@@ -227,6 +241,7 @@ impl Config {
             spool,
             dead_letter_ttl,
             redaction,
+            retention,
         })
     }
 
@@ -636,6 +651,24 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn the_retention_policy_is_read_and_checked() {
+        let policy = |raw: &str| config(&[("HOME", "/h"), ("ASSISTANT_DB_RETENTION", raw)]);
+        assert_eq!(config(&[("HOME", "/h")]).expect("none").retention, None);
+        assert_eq!(
+            policy("400d")
+                .expect("400d")
+                .retention
+                .map(|p| p.interval()),
+            Some("400 days".to_owned())
+        );
+        let err = policy("400").expect_err("no unit").to_string();
+        assert!(
+            err.contains("ASSISTANT_DB_RETENTION") && err.contains("e.g. 400d"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,12 +6,18 @@
 //! filter (`warn`) would print; here they are `trace` and `debug`. A URL parameter sqlx
 //! does not know is dropped with a warning naming it, because sqlx's own warning would
 //! print its value, and `sslpassword` or `api_token` are secrets.
+//!
+//! A configured server is connected to once before the pool is made: the pool would
+//! retry a refused connection until its acquire timeout (15 s) and then only say that it
+//! timed out, where one attempt says at once what is wrong and where ("connection refused
+//! at 127.0.0.1:1").
 
+use std::io::ErrorKind;
 use std::time::Duration;
 
 use log::LevelFilter;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::config::{redact_url, Config, DatabaseUrl, Target};
 use crate::error::{Error, Result};
@@ -41,7 +47,8 @@ pub async fn connect(config: &Config, prepare: Prepare) -> Result<Database> {
         Target::Postgres(url) => {
             tracing::debug!(url = %url, "connecting");
             let options = connect_options(&url)?;
-            let pool = pool_options().connect_with(options).await?;
+            first_connection(&options).await?;
+            let pool = pool_options().connect_lazy_with(options);
             Ok(Database {
                 pool,
                 location: url.redacted(),
@@ -65,6 +72,14 @@ pub async fn connect(config: &Config, prepare: Prepare) -> Result<Database> {
             if started.initialized {
                 tracing::info!(home = %cluster.home().display(), "created the local PostgreSQL cluster");
             }
+            if !started.already_running {
+                // Someone may have stopped it on purpose (`local stop`): say that it runs again.
+                tracing::info!(
+                    target: NOTICE,
+                    "started the local PostgreSQL in {} (`assistant-db local stop` stops it)",
+                    cluster.home().display()
+                );
+            }
             cluster.ensure_database(DEFAULT_DATABASE).await?;
             // The cluster's options already keep statements out of the log.
             let pool = pool_options()
@@ -78,6 +93,63 @@ pub async fn connect(config: &Config, prepare: Prepare) -> Result<Database> {
                 pool,
                 location: format!("local PostgreSQL in {}", cluster.home().display()),
             })
+        }
+    }
+}
+
+/// The tracing target of what a command tells its user on stderr whatever the log level
+/// (the command line shows these events as plain lines): that the local PostgreSQL was
+/// started, for one.
+pub const NOTICE: &str = "assistant_db::notice";
+
+/// How long the first connection to a configured server may take.
+const FIRST_CONNECTION: Duration = Duration::from_secs(10);
+
+/// Connects once, and says where and why when that fails.
+async fn first_connection(options: &PgConnectOptions) -> Result<()> {
+    let at = address(options);
+    let conn = match tokio::time::timeout(FIRST_CONNECTION, options.connect()).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(sqlx::Error::Io(e))) => {
+            return Err(Error::Unavailable(match e.kind() {
+                ErrorKind::ConnectionRefused => format!(
+                    "connection refused at {at}: no PostgreSQL listens there (is it running, \
+                     and is the port right?)"
+                ),
+                _ => format!("cannot reach {at}: {e}"),
+            }))
+        }
+        Ok(Err(sqlx::Error::Tls(e))) => {
+            return Err(Error::Unavailable(format!("TLS with {at} failed: {e}")))
+        }
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => {
+            return Err(Error::Unavailable(format!(
+                "no answer from {at} within {} s (a firewall, or the wrong host?)",
+                FIRST_CONNECTION.as_secs()
+            )))
+        }
+    };
+    // A close that fails leaves nothing behind that matters: the server ends the session.
+    let _ = conn.close().await;
+    Ok(())
+}
+
+/// Where `options` point: `host:port`, or the Unix socket's directory and port.
+fn address(options: &PgConnectOptions) -> String {
+    match options.get_socket() {
+        Some(dir) => format!(
+            "the socket in {} (port {})",
+            dir.display(),
+            options.get_port()
+        ),
+        None => {
+            let host = options.get_host();
+            if host.contains(':') {
+                format!("[{host}]:{}", options.get_port())
+            } else {
+                format!("{host}:{}", options.get_port())
+            }
         }
     }
 }

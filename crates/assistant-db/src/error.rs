@@ -68,6 +68,20 @@ pub enum Error {
     #[error("database unavailable: {0}")]
     Unavailable(String),
 
+    /// The database lacks a table or function of assistant-db's schema: the migrations
+    /// are not applied, or not all of them. Retrying cannot help until they are.
+    #[error(
+        "the database does not have assistant-db's schema ({message}, {code}): run \
+         `assistant-db migrate` (over the REST API only: paste the output of \
+         `assistant-db schema` into the Supabase SQL editor)"
+    )]
+    NotMigrated {
+        /// SQLSTATE (`42P01`, `42883`) or PostgREST code (`PGRST202`, `PGRST205`).
+        code: String,
+        /// What the server said was missing.
+        message: String,
+    },
+
     /// Any other error reported by the database.
     #[error("database error{}: {message}", .code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
     Database {
@@ -176,6 +190,10 @@ impl From<DbFailure> for Error {
                 },
             },
             code if is_unavailable(code) => Error::Unavailable(format!("{} ({code})", f.message)),
+            code if is_missing_object(code, &f.message) => Error::NotMigrated {
+                code: f.code,
+                message: f.message,
+            },
             _ => Error::Database {
                 code: Some(f.code),
                 message: f.message,
@@ -222,6 +240,12 @@ pub(crate) fn with_hint(message: &str, hint: Option<&str>) -> String {
 /// now). Worth another try later.
 pub(crate) fn is_unavailable(code: &str) -> bool {
     code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03")
+}
+
+/// A table or function that does not exist (`42P01`, or `42883` about a function, not an
+/// operator): what a database without the migrations answers.
+pub(crate) fn is_missing_object(code: &str, message: &str) -> bool {
+    code == "42P01" || (code == "42883" && message.starts_with("function "))
 }
 
 /// A serialization failure or deadlock: the transaction may succeed when run again.
@@ -305,6 +329,31 @@ mod tests {
         for code in ["22P02", "42883", "23514", "XX000"] {
             assert!(!failure(code, None).is_retryable(), "{code}");
         }
+        let missing = |code: &str, message: &str| {
+            Error::from(DbFailure {
+                code: code.into(),
+                message: message.into(),
+                ..DbFailure::default()
+            })
+        };
+        let err = missing(
+            "42883",
+            "function public.log_interactions(jsonb, jsonb) does not exist",
+        );
+        assert!(matches!(&err, Error::NotMigrated { code, .. } if code == "42883"));
+        assert!(
+            err.to_string().contains("run `assistant-db migrate`"),
+            "{err}"
+        );
+        assert!(matches!(
+            missing("42P01", "relation \"public.interactions\" does not exist"),
+            Error::NotMigrated { .. }
+        ));
+        // An operator that does not exist is a bug, not a missing migration.
+        assert!(matches!(
+            missing("42883", "operator does not exist: text = integer"),
+            Error::Database { .. }
+        ));
         match failure(
             "22023",
             Some(

@@ -413,6 +413,19 @@ async fn listing_filters_and_pages_without_gaps_or_repeats(transport: Transport)
         "newest first, every row exactly once"
     );
 
+    // An export streams the same rows in the same order.
+    let exported: Vec<Uuid> = client
+        .export_interactions(InteractionFilter::default())
+        .map_ok(|row| row.id)
+        .try_collect()
+        .await
+        .expect("export");
+    assert_eq!(
+        exported,
+        ids(&expected),
+        "the export is the listing's order"
+    );
+
     let count = |filter: InteractionFilter| {
         let client = client.clone();
         async move {
@@ -475,14 +488,15 @@ async fn listing_filters_and_pages_without_gaps_or_repeats(transport: Transport)
 }
 
 async fn an_unmigrated_database_fails_test_connection_with_the_reason(transport: Transport) {
-    match transport {
+    let err = match transport {
         Transport::Direct => {
             let client = Client::from_pool(common::empty_db().await);
             let err = client.test_connection().await.expect_err("no tables");
             assert!(
-                matches!(&err, Error::Database { code: Some(c), .. } if c == "42P01"),
+                matches!(&err, Error::NotMigrated { code, .. } if code == "42P01"),
                 "{err:?}"
             );
+            err
         }
         Transport::Rest => {
             let server = RestServer::start_with(ServerOptions {
@@ -494,13 +508,19 @@ async fn an_unmigrated_database_fails_test_connection_with_the_reason(transport:
             let err = client.test_connection().await.expect_err("no functions");
             // PostgREST finds no log_interactions function (PGRST202).
             assert!(
-                matches!(&err, Error::Database { code: Some(c), message }
-                    if c == "PGRST202" && message.contains("migrations")),
+                matches!(&err, Error::NotMigrated { code, .. } if code == "PGRST202"),
                 "{err:?}"
             );
-            assert!(!err.is_retryable());
+            err
         }
-    }
+    };
+    assert!(!err.is_retryable());
+    let text = err.to_string();
+    assert!(
+        text.starts_with("the database does not have assistant-db's schema")
+            && text.contains("run `assistant-db migrate`"),
+        "{text}"
+    );
 }
 
 async fn a_server_that_is_down_is_a_retryable_unavailable_error(transport: Transport) {

@@ -381,10 +381,17 @@ async fn a_new_logger_resumes_what_the_last_one_left() {
     let dir = tempfile::tempdir().expect("tempdir");
     let first = db.logger(&dir).await;
     let logged = log_many(&first, 0..100).await;
-    assert!(
-        Logger::start(db.client(), config(&dir)).await.is_err(),
+    // A second logger on the same destination meanwhile gets a spool of its own.
+    let beside = Logger::start(db.client(), config(&dir))
+        .await
+        .expect("a second logger starts beside the first");
+    assert_ne!(
+        beside.spool_path(),
+        first.spool_path(),
         "one logger per spool"
     );
+    assert_eq!(beside.stats().await.expect("stats").depth, 0);
+    let _ = beside.shutdown(Duration::from_millis(200)).await;
     assert!(
         first.shutdown(Duration::from_millis(200)).await.is_err(),
         "could not flush while down"

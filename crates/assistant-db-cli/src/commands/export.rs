@@ -5,16 +5,20 @@
 //! formula (starting with `=`, `+`, `-`, `@`, tab or CR) is written with a `'` in front.
 //! `--csv-raw` writes the exact text instead, which is what `import` needs: then
 //! `export | import` into an empty database reproduces every field, in either format.
-//! Rows are written as they arrive; the table is never held in memory.
+//! Rows are written as they arrive; the table is never held in memory. `-o FILE` never
+//! overwrites a file unless `--force` says so. On a terminal, a line on stderr counts the
+//! rows written and their rate.
 
-use std::fs::File;
-use std::io::{self, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use assistant_db::{Client, Config};
 use futures_util::{Stream, TryStreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::interactions::FilterArgs;
@@ -30,9 +34,13 @@ pub struct Args {
     /// Output format; by default CSV when `--output` ends in `.csv`, NDJSON otherwise.
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// Write to this file instead of stdout (`-` is stdout).
+    /// Write to this file instead of stdout (`-` is stdout); an existing file is refused
+    /// unless `--force` is given.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// With `--output`: replace the file if it exists.
+    #[arg(long)]
+    force: bool,
     /// CSV only: write every cell's exact text. By default a text cell starting with
     /// `=`, `+`, `-`, `@`, tab or CR gets a `'` in front, so that a spreadsheet shows it
     /// instead of running it; use this flag for a file to `import`.
@@ -60,24 +68,97 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         CsvCells::Neutralised
     };
+    let to_file = args.output.as_deref().filter(|p| !records::is_stdio(p));
+    if args.force && to_file.is_none() {
+        bail!("--force goes with --output FILE: it allows replacing that file");
+    }
+    if let Some(path) = to_file {
+        // Checked before connecting, so that a refusal costs nothing; the file is created
+        // below with `create_new`, which refuses one that appeared meanwhile.
+        if !args.force && std::fs::symlink_metadata(path).is_ok() {
+            bail!(
+                "{} exists; pass --force to replace it",
+                escape(&path.display().to_string())
+            );
+        }
+    }
     let client = Client::connect(config)
         .await
         .context("cannot connect to the database")?;
-    let to_file = args.output.as_deref().filter(|p| !records::is_stdio(p));
     let out: Box<dyn Write> = match to_file {
-        Some(path) => Box::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        ),
+        Some(path) => Box::new(create(path, args.force)?),
         None => Box::new(io::stdout()),
     };
     let writer =
         RecordWriter::new(format, args.table, out, cells).context("cannot write the output")?;
+    let progress = Progress::new(to_file.is_some());
     let written = match args.table {
-        Table::Interactions => copy(client.export_interactions(args.filter.filter()), writer).await,
-        Table::Escalations => copy(client.export_escalations(), writer).await,
-        Table::KnowledgeDocuments => copy(client.export_knowledge_documents(), writer).await,
+        Table::Interactions => {
+            copy(
+                client.export_interactions(args.filter.filter()),
+                writer,
+                &progress,
+            )
+            .await
+        }
+        Table::Escalations => copy(client.export_escalations(), writer, &progress).await,
+        Table::KnowledgeDocuments => {
+            copy(client.export_knowledge_documents(), writer, &progress).await
+        }
     };
+    progress.finish();
     report(written, args.table, to_file)
+}
+
+/// The output file: a new one, or with `force` the existing one emptied.
+fn create(path: &Path, force: bool) -> anyhow::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    options.open(path).map_err(|e| {
+        let shown = escape(&path.display().to_string()).into_owned();
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!("{shown} exists; pass --force to replace it")
+        } else {
+            anyhow::Error::new(e).context(format!("cannot create {shown}"))
+        }
+    })
+}
+
+/// Rows written so far and their rate, on stderr, only when a person watches it and the
+/// data does not go to the same terminal.
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new(to_file: bool) -> Self {
+        if !io::stderr().is_terminal() || (!to_file && io::stdout().is_terminal()) {
+            return Progress(None);
+        }
+        let bar = ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template(
+                "{spinner} {human_pos} rows exported ({per_sec}, {elapsed})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Progress(Some(bar))
+    }
+
+    fn add(&self, rows: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(rows);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// What an export wrote.
@@ -87,7 +168,11 @@ struct Written {
 }
 
 /// Writes every row of `rows`; stops at the first error.
-async fn copy<T, S>(rows: S, mut writer: RecordWriter<Box<dyn Write>>) -> anyhow::Result<Written>
+async fn copy<T, S>(
+    rows: S,
+    mut writer: RecordWriter<Box<dyn Write>>,
+    progress: &Progress,
+) -> anyhow::Result<Written>
 where
     T: Serialize,
     S: Stream<Item = assistant_db::Result<T>> + Unpin,
@@ -101,6 +186,9 @@ where
     {
         writer.write(&row).context("cannot write the output")?;
         count += 1;
+        if count % 1024 == 0 {
+            progress.add(1024);
+        }
     }
     let notes = writer.finish().context("cannot write the output")?;
     Ok(Written { rows: count, notes })

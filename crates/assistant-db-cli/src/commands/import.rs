@@ -6,7 +6,9 @@
 //! (knowledge documents are upserted by `openai_file_id`), so re-running an import with
 //! the same ids writes nothing new. By default the import stops at the first batch that
 //! holds a bad record and writes nothing of that batch; `--skip-invalid` writes the
-//! valid records and reports the rest.
+//! valid records, reports the rest (every rule each one breaks) and succeeds.
+//! `--rejects FILE` writes the bad records there exactly as they were read (for CSV,
+//! under the input's header line), so that they can be fixed and imported again.
 //!
 //! Memory stays bounded: a line (NDJSON) or record (CSV) longer than `--max-record-bytes`
 //! (16 MiB by default) is read past, not held, and reported as a bad record; and a batch
@@ -25,8 +27,9 @@
 //! functions.
 
 use std::collections::{HashSet, VecDeque};
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -41,7 +44,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::records::{
-    self, BadRecord, Format, Input, RawRecord, Record, Table, DEFAULT_MAX_RECORD_BYTES,
+    self, BadRecord, Format, Input, RawRecord, Record, Rejected, Table, DEFAULT_MAX_RECORD_BYTES,
 };
 use crate::terminal::escape;
 
@@ -67,9 +70,14 @@ pub struct Args {
     /// Records per atomic write.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch_size: u32,
-    /// Report invalid records and write all the valid ones, instead of stopping.
+    /// Report invalid records and write all the valid ones, instead of stopping; the
+    /// import then succeeds when every valid record was written.
     #[arg(long)]
     skip_invalid: bool,
+    /// Write each invalid record to this new file, exactly as it was read (CSV: under the
+    /// input's header line), to fix and import again.
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
     /// Longest line (NDJSON) or record (CSV) read, in bytes; a longer one is a bad record.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_RECORD_BYTES,
           value_parser = parse_max_record_bytes)]
@@ -94,8 +102,12 @@ struct Summary {
     existing_action: &'static str,
     /// Records that broke a rule.
     invalid: u64,
-    /// The bad records (at most [`MAX_REPORTED`]).
+    /// Each rule the bad records broke, with their lines (at most [`MAX_REPORTED`]).
     errors: Vec<BadRecord>,
+    /// The file the bad records were written to, with `--rejects`.
+    rejects: Option<String>,
+    /// Bad records written to that file (those over `--max-record-bytes` were not kept).
+    rejects_written: u64,
     /// Why the import stopped early, if it did.
     aborted: Option<Aborted>,
     /// Values redacted from the rows written, per kind.
@@ -156,22 +168,31 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let input = Input::open(args.file.as_deref())?;
     let progress = Progress::new(input.len);
     let name = input.name.clone();
-    let mut source = records::reader(
+    let (mut source, header) = records::reader_keeping_input(
         format,
         args.table,
         progress.wrap(input.reader),
         args.max_record_bytes,
+        args.rejects.is_some(),
     )
     .with_context(|| format!("cannot import {name}"))?;
+    let rejects = args
+        .rejects
+        .as_deref()
+        .map(|path| Rejects::create(path, header.as_deref()))
+        .transpose()?;
     let client = Client::connect(config)
         .await
         .context("cannot connect to the database")?;
+    let mut summary = Summary::new(args.table, name);
+    summary.rejects = args.rejects.as_ref().map(|p| p.display().to_string());
     let mut import = Importer {
         client: &client,
         args: &args,
         progress: &progress,
-        summary: Summary::new(args.table, name),
+        summary,
         failure: None,
+        rejects,
     };
     match args.table {
         Table::Interactions => import.staged_interactions(&mut source).await?,
@@ -180,7 +201,89 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     }
     progress.finish();
     import.summary.redactions = client.redactions();
+    if let Some(rejects) = import.rejects.take() {
+        rejects.finish()?;
+    }
     finish(import.summary, import.failure, args.json)
+}
+
+/// The `--rejects` file: the bad records, as they were read.
+struct Rejects {
+    out: BufWriter<File>,
+    path: String,
+    /// Bad records whose input was not kept (over `--max-record-bytes`).
+    missing: Vec<u64>,
+}
+
+impl Rejects {
+    /// Creates the file, which must not exist yet (a previous run's rejects are not
+    /// overwritten), and writes the CSV header line into it.
+    fn create(path: &Path, header: Option<&[u8]>) -> anyhow::Result<Self> {
+        let shown = escape(&path.display().to_string()).into_owned();
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    anyhow::anyhow!("{shown} exists; --rejects writes a new file")
+                } else {
+                    anyhow::Error::new(e).context(format!("cannot create {shown}"))
+                }
+            })?;
+        let mut rejects = Rejects {
+            out: BufWriter::new(file),
+            path: shown,
+            missing: Vec::new(),
+        };
+        if let Some(header) = header {
+            rejects.line(header)?;
+        }
+        Ok(rejects)
+    }
+
+    /// Writes one bad record's input; true if it was kept and written.
+    fn write(&mut self, rejected: &Rejected) -> anyhow::Result<bool> {
+        match &rejected.raw {
+            Some(raw) => {
+                self.line(raw)?;
+                Ok(true)
+            }
+            None => {
+                self.missing.push(rejected.line);
+                Ok(false)
+            }
+        }
+    }
+
+    /// `bytes`, ending in a line end.
+    fn line(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        let written = self.out.write_all(bytes).and_then(|()| {
+            if bytes.ends_with(b"\n") {
+                Ok(())
+            } else {
+                self.out.write_all(b"\n")
+            }
+        });
+        written.with_context(|| format!("cannot write to {}", self.path))
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        self.out
+            .flush()
+            .with_context(|| format!("cannot write to {}", self.path))?;
+        if !self.missing.is_empty() {
+            let lines: Vec<String> = self.missing.iter().map(u64::to_string).collect();
+            eprintln!(
+                "note: {} bad records were over --max-record-bytes, so their input was not \
+                 kept and is not in {} (lines {})",
+                self.missing.len(),
+                self.path,
+                lines.join(", ")
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Prints the summary; an aborted batch's database error becomes the command's error.
@@ -209,11 +312,22 @@ fn finish(
     if let Some(err) = failure {
         return Err(err);
     }
-    Ok(if summary.invalid > 0 || summary.aborted.is_some() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    if summary.aborted.is_some() {
+        return Ok(ExitCode::FAILURE);
+    }
+    if summary.invalid > 0 {
+        // --skip-invalid: the valid records are written, which is what was asked.
+        let to = summary
+            .rejects
+            .as_deref()
+            .map(|path| format!("; they are in {}", escape(path)))
+            .unwrap_or_default();
+        eprintln!(
+            "skipped {} invalid records (reported above){to}",
+            summary.invalid
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 impl Summary {
@@ -227,6 +341,8 @@ impl Summary {
             existing_action: "skipped",
             invalid: 0,
             errors: Vec::new(),
+            rejects: None,
+            rejects_written: 0,
             aborted: None,
             redactions: Counts::default(),
         }
@@ -259,6 +375,8 @@ struct Importer<'a> {
     summary: Summary,
     /// The database error that aborted the import, with its batch's line range.
     failure: Option<anyhow::Error>,
+    /// Where bad records go, with `--rejects`.
+    rejects: Option<Rejects>,
 }
 
 /// A batch read and validated, not yet counted in the summary.
@@ -267,7 +385,7 @@ struct Parsed<T> {
     last: u64,
     read: u64,
     good: Vec<T>,
-    bad: Vec<BadRecord>,
+    bad: Vec<Rejected>,
 }
 
 impl<T: Record> Parsed<T> {
@@ -310,7 +428,7 @@ impl Importer<'_> {
             let Some(mut batch) = self.read::<T>(source)? else {
                 return Ok(());
             };
-            if !self.admit(&mut batch) {
+            if !self.admit(&mut batch)? {
                 return Ok(());
             }
             if !batch.good.is_empty() {
@@ -333,20 +451,20 @@ impl Importer<'_> {
     }
 
     /// Counts a parsed batch and reports its bad records; false when they stop the import.
-    fn admit<T>(&mut self, batch: &mut Parsed<T>) -> bool {
+    fn admit<T>(&mut self, batch: &mut Parsed<T>) -> anyhow::Result<bool> {
         self.summary.read += batch.read;
         let invalid = !batch.bad.is_empty();
         for bad in batch.bad.drain(..) {
-            self.invalid(bad);
+            self.invalid(bad)?;
         }
         if invalid && !self.args.skip_invalid {
             self.summary.aborted = Some(Aborted::Invalid {
                 first_line: batch.first,
                 last_line: batch.last,
             });
-            return false;
+            return Ok(false);
         }
-        true
+        Ok(true)
     }
 
     /// Counts the outcome of writing a batch's `good` records; false when the import must stop.
@@ -379,17 +497,26 @@ impl Importer<'_> {
         }
     }
 
-    fn invalid(&mut self, mut bad: BadRecord) {
-        // The field and rule may quote the input: its PII is redacted, its control
-        // characters escaped.
-        let redactor = self.client.redactor();
-        bad.field = redactor.redact(&bad.field).into_owned();
-        bad.rule = redactor.redact(&bad.rule).into_owned();
-        self.progress.println(&escape(&bad.to_string()));
-        self.summary.invalid += 1;
-        if self.summary.errors.len() < MAX_REPORTED {
-            self.summary.errors.push(bad);
+    /// Reports every rule a bad record broke, and keeps it in the rejects file.
+    fn invalid(&mut self, rejected: Rejected) -> anyhow::Result<()> {
+        if let Some(rejects) = self.rejects.as_mut() {
+            if rejects.write(&rejected)? {
+                self.summary.rejects_written += 1;
+            }
         }
+        let redactor = self.client.redactor();
+        for mut bad in rejected.errors {
+            // The field and rule may quote the input: its PII is redacted, its control
+            // characters escaped.
+            bad.field = redactor.redact(&bad.field).into_owned();
+            bad.rule = redactor.redact(&bad.rule).into_owned();
+            self.progress.println(&escape(&bad.to_string()));
+            if self.summary.errors.len() < MAX_REPORTED {
+                self.summary.errors.push(bad);
+            }
+        }
+        self.summary.invalid += 1;
+        Ok(())
     }
 
     /// Imports interactions through [`Client::stage_interactions`], pipelined.
@@ -436,7 +563,7 @@ impl Importer<'_> {
                 let Some(next) = pending.pop_front() else {
                     break;
                 };
-                if !self.settle(next).await {
+                if !self.settle(next).await? {
                     stopped = true;
                     break;
                 }
@@ -463,7 +590,7 @@ impl Importer<'_> {
                 if let Some(write) = next.write {
                     let _ = write.await;
                 }
-            } else if !self.settle(next).await {
+            } else if !self.settle(next).await? {
                 stopped = true;
             }
         }
@@ -474,13 +601,13 @@ impl Importer<'_> {
     }
 
     /// Counts one batch, in input order, once its write is done; false to stop.
-    async fn settle(&mut self, mut next: Pending) -> bool {
-        if !self.admit(&mut next.batch) {
-            return false;
+    async fn settle(&mut self, mut next: Pending) -> anyhow::Result<bool> {
+        if !self.admit(&mut next.batch)? {
+            return Ok(false);
         }
         let Some(write) = next.write else {
             self.progress.message(&self.summary);
-            return true;
+            return Ok(true);
         };
         let result = match write.await {
             Ok(Ok(Some(inserted))) => Ok(inserted),
@@ -494,7 +621,7 @@ impl Importer<'_> {
         };
         let go_on = self.wrote(result, next.good, next.batch.first, next.batch.last);
         self.progress.message(&self.summary);
-        go_on
+        Ok(go_on)
     }
 }
 
@@ -714,6 +841,7 @@ mod tests {
             format: None,
             batch_size,
             skip_invalid,
+            rejects: None,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             json: false,
         };
@@ -732,6 +860,7 @@ mod tests {
             progress: &progress,
             summary: Summary::new(Table::Interactions, "test".into()),
             failure: None,
+            rejects: None,
         };
         import
             .staged_interactions(&mut *source)

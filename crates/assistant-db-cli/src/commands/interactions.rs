@@ -56,6 +56,7 @@ struct ListArgs {
 #[derive(Debug, clap::Args)]
 struct ShowArgs {
     /// The interaction's id.
+    #[arg(value_parser = parse_id)]
     id: Uuid,
     /// Print the interaction and its escalations as JSON.
     #[arg(long)]
@@ -106,6 +107,16 @@ impl FilterArgs {
     pub fn is_empty(&self) -> bool {
         self.filter() == InteractionFilter::default()
     }
+}
+
+/// An interaction id: a UUID, or a message saying so.
+fn parse_id(text: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(text.trim()).map_err(|_| {
+        format!(
+            "`{}` is not an interaction id (a UUID such as 0190b6a0-3c2e-7d4f-9a1b-2c3d4e5f6a7b)",
+            escape(text)
+        )
+    })
 }
 
 fn parse_rfc3339(text: &str) -> Result<DateTime<Utc>, String> {
@@ -298,6 +309,17 @@ fn shown(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_uuids_or_a_message_in_words() {
+        let id = Uuid::now_v7();
+        assert_eq!(parse_id(&id.to_string()), Ok(id));
+        let err = parse_id("not-a-uuid").expect_err("not an id");
+        assert!(
+            err.starts_with("`not-a-uuid` is not an interaction id (a UUID such as "),
+            "{err}"
+        );
+    }
 
     #[test]
     fn shorten_cuts_at_characters_and_escapes_controls() {

@@ -1,7 +1,7 @@
 //! `assistant-db log`: write one record given as JSON, from the argument or stdin.
 //!
-//! The record is the spec's dict, parsed by the model (a bad value names its field and
-//! rule, and nothing is written). Writes are idempotent by id; knowledge documents are
+//! The record is the spec's dict, parsed by the model (every bad value is reported with
+//! its field and rule, and nothing is written). Writes are idempotent by id; knowledge documents are
 //! upserted by `openai_file_id`. `log interaction --escalation JSON` writes an escalated
 //! interaction and its escalation atomically.
 
@@ -52,11 +52,11 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let escalation = args
         .escalation
         .as_deref()
-        .map(|e| parse(Escalation::from_json(e), "escalation"))
+        .map(|e| parse(Escalation::from_json_all(e), "escalation"))
         .transpose()?;
     let ids = match args.kind {
         Kind::Interaction => {
-            let interaction = parse(Interaction::from_json(&text), "interaction")?;
+            let interaction = parse(Interaction::from_json_all(&text), "interaction")?;
             let client = connect(config).await?;
             match escalation {
                 Some(escalation) => log_escalated(&client, &interaction, &escalation).await?,
@@ -64,12 +64,15 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         Kind::Escalation => {
-            let escalation = parse(Escalation::from_json(&text), "escalation")?;
+            let escalation = parse(Escalation::from_json_all(&text), "escalation")?;
             let client = connect(config).await?;
             log_escalation(&client, &escalation).await?
         }
         Kind::KnowledgeDocument => {
-            let document = parse(KnowledgeDocument::from_json(&text), "knowledge document")?;
+            let document = parse(
+                KnowledgeDocument::from_json_all(&text),
+                "knowledge document",
+            )?;
             let client = connect(config).await?;
             let id = client
                 .upsert_knowledge_document(&document)
@@ -116,9 +119,31 @@ fn record_text(arg: Option<&str>) -> anyhow::Result<String> {
     }
 }
 
-/// A parsed record, or an error naming what it was.
-fn parse<T>(parsed: Result<T, ValidationError>, what: &str) -> anyhow::Result<T> {
-    parsed.with_context(|| format!("the {what} was not written"))
+/// A parsed record, or an error naming what it was and every rule it broke.
+fn parse<T>(parsed: Result<T, Vec<ValidationError>>, what: &str) -> anyhow::Result<T> {
+    parsed.map_err(|errors| anyhow::anyhow!("the {what} was not written: {}", described(&errors)))
+}
+
+/// The rules broken, in words: one on the line, several one per line below it.
+fn described(errors: &[ValidationError]) -> String {
+    let line = |e: &ValidationError| {
+        if e.field == "." {
+            e.rule.clone()
+        } else {
+            format!("`{}` {}", e.field, e.rule)
+        }
+    };
+    match errors {
+        [one] => line(one),
+        many => {
+            let mut text = format!("{} fields break a rule:", many.len());
+            for e in many {
+                text.push_str("\n  ");
+                text.push_str(&line(e));
+            }
+            text
+        }
+    }
 }
 
 async fn connect(config: &Config) -> anyhow::Result<Client> {

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod export;
+pub mod forget;
 pub mod import;
 pub mod interactions;
 pub mod local;
@@ -11,6 +12,7 @@ pub mod migrate;
 pub mod public_metrics;
 pub mod records;
 pub mod redact;
+pub mod retention;
 pub mod schema;
 pub mod serve;
 pub mod spool;

@@ -123,38 +123,39 @@ impl fmt::Display for Table {
     }
 }
 
-/// A model type that is a row of one table, parsed by the model's own parser.
+/// A model type that is a row of one table, parsed by the model's own parser, which
+/// reports every field that breaks a rule.
 pub trait Record: Serialize + Sized {
     /// Parses JSON text.
-    fn parse_text(text: &str) -> Result<Self, ValidationError>;
+    fn parse_text(text: &str) -> Result<Self, Vec<ValidationError>>;
     /// Parses a JSON value.
-    fn parse_value(value: Value) -> Result<Self, ValidationError>;
+    fn parse_value(value: Value) -> Result<Self, Vec<ValidationError>>;
 }
 
 impl Record for Interaction {
-    fn parse_text(text: &str) -> Result<Self, ValidationError> {
-        Interaction::from_json(text)
+    fn parse_text(text: &str) -> Result<Self, Vec<ValidationError>> {
+        Interaction::from_json_all(text)
     }
-    fn parse_value(value: Value) -> Result<Self, ValidationError> {
-        Interaction::from_json_value(value)
+    fn parse_value(value: Value) -> Result<Self, Vec<ValidationError>> {
+        Interaction::from_json_value_all(value)
     }
 }
 
 impl Record for Escalation {
-    fn parse_text(text: &str) -> Result<Self, ValidationError> {
-        Escalation::from_json(text)
+    fn parse_text(text: &str) -> Result<Self, Vec<ValidationError>> {
+        Escalation::from_json_all(text)
     }
-    fn parse_value(value: Value) -> Result<Self, ValidationError> {
-        Escalation::from_json_value(value)
+    fn parse_value(value: Value) -> Result<Self, Vec<ValidationError>> {
+        Escalation::from_json_value_all(value)
     }
 }
 
 impl Record for KnowledgeDocument {
-    fn parse_text(text: &str) -> Result<Self, ValidationError> {
-        KnowledgeDocument::from_json(text)
+    fn parse_text(text: &str) -> Result<Self, Vec<ValidationError>> {
+        KnowledgeDocument::from_json_all(text)
     }
-    fn parse_value(value: Value) -> Result<Self, ValidationError> {
-        KnowledgeDocument::from_json_value(value)
+    fn parse_value(value: Value) -> Result<Self, Vec<ValidationError>> {
+        KnowledgeDocument::from_json_value_all(value)
     }
 }
 
@@ -169,6 +170,9 @@ pub struct RawRecord {
     /// Bytes of input it took, line end included.
     pub bytes: u64,
     body: Body,
+    /// The record's exact input, when the reader keeps it and the body does not hold it
+    /// already (a CSV row, a line that is not UTF-8).
+    raw: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -206,19 +210,48 @@ impl fmt::Display for BadRecord {
     }
 }
 
+/// A record that broke rules: every rule it broke, and its exact input when kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The line the record starts on.
+    pub line: u64,
+    /// Each field and the rule it broke (at least one).
+    pub errors: Vec<BadRecord>,
+    /// The record's exact input, line end excluded for NDJSON; `None` when it was not
+    /// kept (a record over `--max-record-bytes`, or a reader not asked to keep CSV rows).
+    pub raw: Option<Vec<u8>>,
+}
+
 impl RawRecord {
     /// Parses the record with the model's parser.
-    pub fn parse<T: Record>(self) -> Result<T, BadRecord> {
+    pub fn parse<T: Record>(self) -> Result<T, Rejected> {
         let line = self.line;
-        let parsed = match self.body {
-            Body::Text(text) => T::parse_text(&text).map_err(within_line),
-            Body::Value(value) => T::parse_value(value),
-            Body::Invalid(err) => Err(err),
+        let (parsed, raw) = match self.body {
+            Body::Text(text) => match T::parse_text(&text) {
+                Ok(record) => return Ok(record),
+                Err(errors) => (
+                    errors.into_iter().map(within_line).collect(),
+                    Some(text.into_bytes()),
+                ),
+            },
+            Body::Value(value) => match T::parse_value(value) {
+                Ok(record) => return Ok(record),
+                Err(errors) => (errors, self.raw),
+            },
+            Body::Invalid(err) => (vec![err], self.raw),
         };
-        parsed.map_err(|err| BadRecord {
+        let errors: Vec<ValidationError> = parsed;
+        Err(Rejected {
             line,
-            field: err.field,
-            rule: err.rule,
+            errors: errors
+                .into_iter()
+                .map(|err| BadRecord {
+                    line,
+                    field: err.field,
+                    rule: err.rule,
+                })
+                .collect(),
+            raw,
         })
     }
 }
@@ -266,25 +299,49 @@ impl Input {
     }
 }
 
+/// Raw records, read one at a time.
+pub type Records = Box<dyn Iterator<Item = io::Result<RawRecord>>>;
+
 /// Reads raw records from `input` in `format`, for `table`; a line or record longer than
 /// `max_record_bytes` becomes a bad record, read past without being held in memory.
 ///
 /// A CSV header naming an unknown or repeated column, or missing a required one, is an
 /// error before any record is read.
+#[cfg(test)]
 pub fn reader(
     format: Format,
     table: Table,
     input: impl Read + 'static,
     max_record_bytes: usize,
-) -> anyhow::Result<Box<dyn Iterator<Item = io::Result<RawRecord>>>> {
+) -> anyhow::Result<Records> {
+    Ok(reader_keeping_input(format, table, input, max_record_bytes, false)?.0)
+}
+
+/// [`reader`], keeping each record's exact input when `keep` (so that a rejected one can
+/// be written out as it was), and the CSV header's exact input.
+pub fn reader_keeping_input(
+    format: Format,
+    table: Table,
+    input: impl Read + 'static,
+    max_record_bytes: usize,
+    keep: bool,
+) -> anyhow::Result<(Records, Option<Vec<u8>>)> {
     Ok(match format {
-        Format::Ndjson => Box::new(NdjsonReader {
-            input: BufReader::new(input),
-            line: 0,
-            buf: Vec::new(),
-            max: max_record_bytes,
-        }),
-        Format::Csv => Box::new(CsvReader::new(table, input, max_record_bytes)?),
+        Format::Ndjson => (
+            Box::new(NdjsonReader {
+                input: BufReader::new(input),
+                line: 0,
+                buf: Vec::new(),
+                max: max_record_bytes,
+                keep,
+            }),
+            None,
+        ),
+        Format::Csv => {
+            let reader = CsvReader::new(table, input, max_record_bytes, keep)?;
+            let header = reader.raw.clone().filter(|_| keep);
+            (Box::new(reader), header)
+        }
     })
 }
 
@@ -304,6 +361,8 @@ struct NdjsonReader<R> {
     line: u64,
     buf: Vec<u8>,
     max: usize,
+    /// Keep the bytes of lines that are not UTF-8 (others keep their text anyway).
+    keep: bool,
 }
 
 impl<R: BufRead> Iterator for NdjsonReader<R> {
@@ -319,22 +378,30 @@ impl<R: BufRead> Iterator for NdjsonReader<R> {
             };
             self.line += 1;
             let bytes = line.read;
+            let mut raw = None;
             let body = if !line.kept {
                 Body::Invalid(too_long(line.read - line.end, self.max))
             } else {
                 match std::str::from_utf8(&self.buf) {
                     Ok(text) if text.trim().is_empty() => continue,
                     Ok(text) => Body::Text(text.trim_end_matches(['\n', '\r']).to_owned()),
-                    Err(e) => Body::Invalid(ValidationError::new(
-                        ".",
-                        format!("is not valid UTF-8 ({e})"),
-                    )),
+                    Err(e) => {
+                        if self.keep {
+                            let end = self.buf.len() - line.end as usize;
+                            raw = Some(self.buf[..end].to_vec());
+                        }
+                        Body::Invalid(ValidationError::new(
+                            ".",
+                            format!("is not valid UTF-8 ({e})"),
+                        ))
+                    }
                 }
             };
             return Some(Ok(RawRecord {
                 line: self.line,
                 bytes,
                 body,
+                raw,
             }));
         }
     }
@@ -423,6 +490,13 @@ struct CsvReader<R> {
     /// How many cells the current record has (`ends` keeps the first ones only).
     count: usize,
     done: bool,
+    /// Whether to keep each record's exact input in `raw`.
+    keep: bool,
+    /// The current record's exact input, while it is within the limit (kept only when
+    /// `keep`, and always for the header).
+    raw: Option<Vec<u8>>,
+    /// Line ends read past between records, which `csv_core` did not count.
+    lines_skipped: u64,
 }
 
 /// What reading a CSV record found.
@@ -434,7 +508,7 @@ enum CsvRecord {
 }
 
 impl<R: Read> CsvReader<R> {
-    fn new(table: Table, input: R, max: usize) -> anyhow::Result<Self> {
+    fn new(table: Table, input: R, max: usize, keep: bool) -> anyhow::Result<Self> {
         let mut reader = CsvReader {
             input: BufReader::new(input),
             core: csv_core::Reader::new(),
@@ -444,6 +518,9 @@ impl<R: Read> CsvReader<R> {
             ends: vec![0; EXTRA_CELLS],
             count: 0,
             done: false,
+            keep: true,
+            raw: None,
+            lines_skipped: 0,
         };
         let names = match reader.read_record().context("cannot read the CSV header")? {
             Some(CsvRecord::Kept { .. }) => reader.cells_of_record(),
@@ -458,6 +535,7 @@ impl<R: Read> CsvReader<R> {
         reader.header = header_columns(table, &names).context("line 1: bad CSV header")?;
         let cells = reader.header.len() + EXTRA_CELLS;
         reader.ends.resize(cells, 0);
+        reader.keep = keep;
         Ok(reader)
     }
 
@@ -481,10 +559,12 @@ impl<R: Read> CsvReader<R> {
         if self.done {
             return Ok(None);
         }
-        let line = self.core.line();
+        self.skip_line_ends()?;
+        let line = self.core.line() + self.lines_skipped;
         let (mut out, mut end, mut bytes) = (0usize, 0usize, 0u64);
         self.count = 0;
         let mut whole = true;
+        let mut raw = self.keep.then(Vec::new);
         loop {
             let input = match self.input.fill_buf() {
                 Ok(input) => input,
@@ -494,6 +574,14 @@ impl<R: Read> CsvReader<R> {
             let (result, read, written, ended) =
                 self.core
                     .read_record(input, &mut self.cells[out..], &mut self.ends[end..]);
+            if let Some(kept) = raw.as_mut() {
+                if bytes + read as u64 <= self.max as u64 {
+                    kept.extend_from_slice(&input[..read]);
+                } else {
+                    // Over the limit: the record is not held, nor is its input.
+                    raw = None;
+                }
+            }
             self.input.consume(read);
             bytes += read as u64;
             out += written;
@@ -513,6 +601,7 @@ impl<R: Read> CsvReader<R> {
                 ReadRecordResult::OutputFull => out = 0,
                 ReadRecordResult::OutputEndsFull => end = 0,
                 ReadRecordResult::Record => {
+                    self.raw = raw.map(|raw| self.exact(raw));
                     if !whole {
                         self.shrink();
                         return Ok(Some(CsvRecord::TooLong { line, bytes }));
@@ -525,6 +614,42 @@ impl<R: Read> CsvReader<R> {
                 }
             }
         }
+    }
+
+    /// Reads past the line ends before a record: the `\n` of a `\r\n` that ended the
+    /// last one (`csv_core` ends a record at its `\r`), and blank lines, which are no
+    /// record. Counted here, so that a record's line is the line it starts on.
+    fn skip_line_ends(&mut self) -> io::Result<()> {
+        loop {
+            let input = match self.input.fill_buf() {
+                Ok(input) => input,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let blank = input
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
+            if blank == 0 {
+                return Ok(());
+            }
+            self.lines_skipped += input[..blank].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.input.consume(blank);
+        }
+    }
+
+    /// A record's input as it is in the file: with the `\n` of its `\r\n`, which
+    /// `csv_core` leaves unread.
+    fn exact(&mut self, mut raw: Vec<u8>) -> Vec<u8> {
+        if raw.ends_with(b"\r")
+            && self
+                .input
+                .fill_buf()
+                .is_ok_and(|next| next.starts_with(b"\n"))
+        {
+            raw.push(b'\n');
+        }
+        raw
     }
 
     /// Gives back the memory of a long record.
@@ -579,7 +704,13 @@ impl<R: Read> Iterator for CsvReader<R> {
                 (line, bytes, body)
             }
         };
-        Some(Ok(RawRecord { line, bytes, body }))
+        let raw = self.raw.take().filter(|_| self.keep);
+        Some(Ok(RawRecord {
+            line,
+            bytes,
+            body,
+            raw,
+        }))
     }
 }
 
@@ -847,7 +978,11 @@ mod tests {
         );
         let errors: Vec<_> = rows
             .into_iter()
-            .map(|r| r.parse::<Interaction>().expect_err("bad"))
+            .map(|r| {
+                let rejected = r.parse::<Interaction>().expect_err("bad");
+                assert_eq!(rejected.errors.len(), 1, "{rejected:?}");
+                rejected.errors[0].clone()
+            })
             .collect();
         assert_eq!(errors[0].line, 2);
         assert_eq!(errors[0].field, "assistant_mode");
@@ -862,6 +997,50 @@ mod tests {
             (4, "step_3_retrieval_performed")
         );
         assert_eq!((errors[3].line, errors[3].field.as_str()), (5, "."));
+    }
+
+    #[test]
+    fn every_bad_field_of_a_record_is_reported() {
+        let rows = csv_records(
+            Table::Interactions,
+            "assistant_mode,user_query,outcome,confidence_score\nrobot,q,resolved,7\n",
+        );
+        let rejected = rows
+            .into_iter()
+            .next()
+            .expect("row")
+            .parse::<Interaction>()
+            .expect_err("bad");
+        let fields: Vec<&str> = rejected.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["assistant_mode", "confidence_score"]);
+        assert!(rejected.errors.iter().all(|e| e.line == 2));
+        // The reader was not asked to keep CSV rows.
+        assert_eq!(rejected.raw, None);
+    }
+
+    #[test]
+    fn rejected_records_keep_their_exact_input_when_asked() {
+        let text = "trigger_type,escalation_reason\r\nt,r\r\n\"a\nb\",\r\nt,\"x, \"\"y\"\"\"\r\n";
+        let (records, header) = reader_keeping_input(
+            Format::Csv,
+            Table::Escalations,
+            std::io::Cursor::new(text.to_owned()),
+            DEFAULT_MAX_RECORD_BYTES,
+            true,
+        )
+        .expect("reader");
+        assert_eq!(
+            header.as_deref(),
+            Some(&b"trigger_type,escalation_reason\r\n"[..])
+        );
+        let outcomes: Vec<_> = records
+            .map(|r| r.expect("read").parse::<Escalation>())
+            .collect();
+        assert!(outcomes[0].is_ok());
+        let bad = outcomes[1].as_ref().expect_err("no reason");
+        assert_eq!(bad.raw.as_deref(), Some(&b"\"a\nb\",\r\n"[..]));
+        assert_eq!(bad.line, 3);
+        assert!(outcomes[2].is_ok());
     }
 
     #[test]
@@ -898,11 +1077,13 @@ mod tests {
         assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);
         let mut rows = rows.into_iter();
         assert!(rows.next().expect("row").parse::<Escalation>().is_ok());
-        let bad = rows
+        let rejected = rows
             .next()
             .expect("row")
             .parse::<Escalation>()
             .expect_err("syntax");
+        assert_eq!(rejected.raw.as_deref(), Some(&b"{oops"[..]));
+        let bad = &rejected.errors[0];
         assert!(
             bad.to_string().starts_with("line 4: invalid record: "),
             "{bad}"
@@ -989,7 +1170,7 @@ mod tests {
             let line = r.line;
             match r.parse::<Escalation>() {
                 Ok(_) => (line, "ok".to_owned()),
-                Err(bad) => (line, bad.rule),
+                Err(bad) => (line, bad.errors[0].rule.clone()),
             }
         })
         .collect()

@@ -54,6 +54,7 @@ pub async fn index(
             escalations: &escalations,
             page: &page,
             writes_enabled: state.auth().access().writes_enabled(),
+            base_url: state.base_url(),
             signed_in: signed_in(principal),
         }),
         Err(e) => database_error_page(&e),

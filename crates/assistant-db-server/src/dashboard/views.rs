@@ -40,6 +40,8 @@ pub struct Dashboard<'a> {
     pub page: &'a Page<InteractionRow>,
     /// Whether the API accepts writes (for the empty state's hint).
     pub writes_enabled: bool,
+    /// Where clients reach the server (for the empty state's example).
+    pub base_url: &'a str,
     /// Whether the browser is signed in with a session (and so can sign out).
     pub signed_in: bool,
 }
@@ -516,7 +518,7 @@ fn interactions_table(page: &Page<InteractionRow>, filter: &PageFilter) -> Strin
 }
 
 /// What the page shows when no interaction passes the filters.
-fn empty_state(filter: &PageFilter, writes_enabled: bool) -> String {
+fn empty_state(filter: &PageFilter, writes_enabled: bool, base_url: &str) -> String {
     if filter.is_filtered() {
         return r#"<section class="card empty-state"><h2>No interactions match these filters</h2><p>Nothing was logged for this assistant in this date range. Widen the range, or <a href="/">reset the filters</a>.</p></section>"#.to_owned();
     }
@@ -531,11 +533,12 @@ fn empty_state(filter: &PageFilter, writes_enabled: bool) -> String {
 <ul>
 <li>fill it with realistic demo traffic: <code>assistant-db demo</code>, or start the server with <code>assistant-db serve --demo</code>;</li>
 <li>or log from your assistant through the API{token_hint}:
-<pre>curl -X POST http://127.0.0.1:8080/api/interactions \
+<pre>curl -X POST {base}/api/interactions \
   -H "Authorization: Bearer $ASSISTANT_DB_API_TOKEN" -H 'Content-Type: application/json' \
   -d '{{"assistant_mode":"customer","user_query":"What is my balance?","outcome":"resolved"}}'</pre></li>
 </ul>
-<p>The API is described at <a href="/api/openapi.json">/api/openapi.json</a>.</p></section>"#
+<p>The API is described at <a href="/api/openapi.json">/api/openapi.json</a>.</p></section>"#,
+        base = esc(base_url.trim_end_matches('/')),
     )
 }
 
@@ -558,7 +561,7 @@ pub fn dashboard(d: &Dashboard<'_>) -> Response {
         tiles(d.metrics)
     );
     if d.metrics.total_interactions == 0 {
-        body.push_str(&empty_state(d.filter, d.writes_enabled));
+        body.push_str(&empty_state(d.filter, d.writes_enabled, d.base_url));
     } else {
         body.push_str(&chart_cards(d.metrics, d.histogram, d.filter.bucket));
         let _ = write!(

@@ -25,6 +25,7 @@ use crate::state::AppState;
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
         (status = 403, description = "Writes are disabled (no token configured)", body = ErrorBody),
         (status = 408, description = "The body did not arrive in time", body = ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = ErrorBody),
         (status = 422, description = "Fields are invalid; nothing was written", body = ErrorBody),
         (status = 503, description = "The spool is full; retry later", body = ErrorBody),
     ),

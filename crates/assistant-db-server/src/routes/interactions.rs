@@ -8,6 +8,7 @@ use assistant_db::query::{
     Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, MAX_PAGE_SIZE,
 };
 use assistant_db::row::InteractionRow;
+use assistant_db::table::INTERACTIONS;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -16,7 +17,7 @@ use super::Accepted;
 use crate::body::RequestBody;
 use crate::error::{ApiError, ErrorBody};
 use crate::ingest;
-use crate::params::{check_enum, Params, PathId};
+use crate::params::{check_enum, column_text, Params, PathId};
 use crate::schemas;
 use crate::state::AppState;
 
@@ -24,9 +25,9 @@ use crate::state::AppState;
 pub fn interaction_query(mut params: Params) -> Result<InteractionQuery, ApiError> {
     let mode = params.parse("mode", check_enum::<AssistantMode>);
     let outcome = params.parse("outcome", check_enum::<Outcome>);
-    let intent = params.text("intent");
+    let intent = params.parse("intent", column_text(&INTERACTIONS, "intent_name"));
     let category = params.parse("category", check_enum::<IntentCategory>);
-    let session = params.text("session");
+    let session = params.parse("session", column_text(&INTERACTIONS, "session_id"));
     let (from, to) = params.window();
     let limit = params.parse("limit", |s| match s.parse::<u32>() {
         Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
@@ -60,7 +61,9 @@ pub fn interaction_query(mut params: Params) -> Result<InteractionQuery, ApiErro
     params(schemas::ListParams),
     responses(
         (status = 200, description = "A page of interactions", body = schemas::InteractionPage),
-        (status = 422, description = "A parameter is invalid", body = ErrorBody),
+        (status = 401, description = "Reads need the token (the server is reachable from other machines)", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid, or not a parameter of this endpoint", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry later", body = ErrorBody),
     ),
     security((), ("bearer" = [])),
 )]
@@ -82,11 +85,13 @@ pub async fn list(
     get,
     path = "/api/interactions/{id}",
     tag = "read",
-    params(("id" = Uuid, Path, description = "The interaction's id")),
+    params(schemas::InteractionId),
     responses(
         (status = 200, description = "The interaction and its escalations", body = schemas::InteractionDetail),
+        (status = 401, description = "Reads need the token (the server is reachable from other machines)", body = ErrorBody),
         (status = 404, description = "No interaction has this id", body = ErrorBody),
         (status = 422, description = "The id is not a UUID", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry later", body = ErrorBody),
     ),
     security((), ("bearer" = [])),
 )]

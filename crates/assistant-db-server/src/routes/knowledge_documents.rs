@@ -49,6 +49,8 @@ pub struct DocumentsWritten {
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
         (status = 403, description = "Writes are disabled (no token configured)", body = ErrorBody),
         (status = 408, description = "The body did not arrive in time", body = ErrorBody),
+        (status = 409, description = "A given `id` belongs to a stored document with another `openai_file_id`; nothing was written", body = ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = ErrorBody),
         (status = 422, description = "Fields are invalid; nothing was written", body = ErrorBody),
         (status = 503, description = "The database is unavailable; retry later", body = ErrorBody),
     ),

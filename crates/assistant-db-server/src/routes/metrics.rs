@@ -4,11 +4,12 @@ use std::str::FromStr;
 
 use assistant_db::metrics::{Bucket, Metrics, MetricsFilter};
 use assistant_db::model::{AssistantMode, IntentCategory};
+use assistant_db::table::INTERACTIONS;
 use axum::extract::State;
 use axum::Json;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::params::{check_enum, Params};
+use crate::params::{check_enum, column_text, Params};
 use crate::schemas;
 use crate::state::AppState;
 
@@ -16,7 +17,7 @@ use crate::state::AppState;
 pub fn metrics_filter(mut params: Params) -> Result<MetricsFilter, ApiError> {
     let mode = params.parse("mode", check_enum::<AssistantMode>);
     let (from, to) = params.window();
-    let intent = params.text("intent");
+    let intent = params.parse("intent", column_text(&INTERACTIONS, "intent_name"));
     let category = params.parse("category", check_enum::<IntentCategory>);
     let bucket = params
         .parse("bucket", |s| Bucket::from_str(s).map_err(|e| e.rule))
@@ -41,7 +42,9 @@ pub fn metrics_filter(mut params: Params) -> Result<MetricsFilter, ApiError> {
     params(schemas::MetricsParams),
     responses(
         (status = 200, description = "The metrics of the matching interactions", body = schemas::Metrics),
-        (status = 422, description = "A parameter is invalid", body = ErrorBody),
+        (status = 401, description = "Reads need the token (the server is reachable from other machines)", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid, or not a parameter of this endpoint", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry later", body = ErrorBody),
     ),
     security((), ("bearer" = [])),
 )]

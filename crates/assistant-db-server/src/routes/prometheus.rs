@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+use crate::error::ErrorBody;
 use crate::state::AppState;
 
 /// Prometheus metrics: requests and latencies per route, the logger's counters.
@@ -11,7 +12,10 @@ use crate::state::AppState;
     get,
     path = "/metrics",
     tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")),
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
+        (status = 401, description = "Reads need the token (the server is reachable from other machines)", body = ErrorBody),
+    ),
     security((), ("bearer" = [])),
 )]
 pub async fn prometheus(State(state): State<AppState>) -> Response {

@@ -6,6 +6,7 @@ mod helpers;
 
 mod access;
 mod bad_text;
+mod fuzz;
 mod hosts;
 mod limits;
 mod reads;

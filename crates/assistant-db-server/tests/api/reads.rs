@@ -237,6 +237,11 @@ async fn health_prometheus_openapi_and_the_empty_dashboard() {
 
     let empty = app.fetch_text("/").await;
     assert!(empty.contains("No interactions yet"), "{empty}");
+    // The curl example points at this server, whatever port it was given.
+    assert!(
+        empty.contains(&format!("curl -X POST {} \\", app.url("/api/interactions"))),
+        "{empty}"
+    );
     let filtered = app.fetch_text("/?mode=banker&from=2030-01-01").await;
     assert!(
         filtered.contains("No interactions match these filters"),
@@ -279,7 +284,7 @@ async fn health_prometheus_openapi_and_the_empty_dashboard() {
         "{spec}"
     );
     assert!(spec["paths"]["/api/interactions"]["post"].is_object());
-    assert!(spec["components"]["schemas"]["Interaction"].is_object());
+    assert!(spec["components"]["schemas"]["InteractionWrite"].is_object());
 
     let (status, body) = app.get("/api/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -23,8 +23,14 @@
 //! [`Redactor`](crate::redact::Redactor) before it is encoded, so the spool, its WAL and
 //! the dead letters never hold what the policy removes; what was redacted is counted per
 //! kind in [`LoggerStats::redactions`]. The drain sends spooled records as they are.
+//!
+//! Several processes may log to one destination at once: each logger claims a spool of
+//! its own beside the configured one, and adopts what the spools of processes that are
+//! gone still hold (see [`slots`]).
 
 mod drain;
+pub mod erase;
+pub mod slots;
 mod spool;
 mod writer;
 
@@ -44,6 +50,7 @@ use crate::redact::{Counts, SharedCounts};
 use crate::Client;
 use writer::Request;
 
+pub use slots::{Slot, MAX_SLOTS};
 pub use spool::{DeadRecord, SpoolFile, SpoolStatus};
 
 /// What to do when the spool is full.
@@ -62,7 +69,8 @@ pub const DEFAULT_DEAD_LETTER_DAYS: u32 = 30;
 /// How the logger spools and drains.
 #[derive(Debug, Clone)]
 pub struct LoggerConfig {
-    /// The spool's SQLite file.
+    /// The spool's SQLite file; a logger takes it, or the first free slot beside it when
+    /// another process's logger holds it (see [`slots`]).
     pub spool_path: PathBuf,
     /// Records per database write.
     pub batch_size: usize,
@@ -186,6 +194,9 @@ struct Shared {
     stopping: AtomicBool,
     /// Values redacted from the entries accepted.
     redactions: SharedCounts,
+    /// Interactions to delete again from the database: stored from entries an erasure
+    /// removed while they were in flight, whose deletion has not succeeded yet.
+    owed: std::sync::Mutex<Vec<uuid::Uuid>>,
 }
 
 impl Shared {
@@ -259,6 +270,7 @@ impl Logger {
             last_error: std::sync::Mutex::new(None),
             stopping: AtomicBool::new(false),
             redactions: SharedCounts::default(),
+            owed: std::sync::Mutex::new(Vec::new()),
             config,
         });
         let (requests, receiver) = mpsc::channel(shared.config.buffer.max(1));
@@ -279,6 +291,10 @@ impl Logger {
             done_tx,
         ));
         let expirer = tokio::spawn(expire_dead_letters(requests.downgrade()));
+        let adopter = tokio::spawn(adopt_orphans(
+            Arc::downgrade(&shared),
+            spool.path().to_path_buf(),
+        ));
         Ok(Logger {
             shared,
             requests,
@@ -286,6 +302,7 @@ impl Logger {
             tasks: Arc::new(std::sync::Mutex::new(Tasks {
                 drainer: Some(drainer),
                 expirer: Some(expirer),
+                adopter: Some(adopter),
                 writer: Some(writer_thread),
             })),
             spool,
@@ -458,15 +475,16 @@ impl Logger {
         let flushed = self.flush(timeout).await;
         self.shared.stopping.store(true, Ordering::Release);
         self.shared.work.notify_one();
-        let (drainer, expirer, writer) = match self.tasks.lock() {
+        let (drainer, expirer, adopter, writer) = match self.tasks.lock() {
             Ok(mut tasks) => (
                 tasks.drainer.take(),
                 tasks.expirer.take(),
+                tasks.adopter.take(),
                 tasks.writer.take(),
             ),
-            Err(_) => (None, None, None),
+            Err(_) => (None, None, None, None),
         };
-        for task in [drainer, expirer].into_iter().flatten() {
+        for task in [drainer, expirer, adopter].into_iter().flatten() {
             task.abort();
             let _ = task.await;
         }
@@ -495,9 +513,9 @@ impl Logger {
         })
     }
 
-    /// The spool file this logger uses.
+    /// The spool file this logger uses: the configured one, or a slot beside it.
     pub fn spool_path(&self) -> &Path {
-        &self.shared.config.spool_path
+        self.spool.path()
     }
 
     async fn reserve(&self, bytes: u64, may_wait: bool) -> Result<()> {
@@ -561,13 +579,57 @@ fn in_spool_order(items: Vec<EscalatedInteraction>) -> (Vec<Entry>, Vec<Entry>) 
     (first, then)
 }
 
-/// The logger's background work: the drain task, the dead-letter expiry and the writer
-/// thread.
+/// The logger's background work: the drain task, the dead-letter expiry, the adoption of
+/// orphaned spools and the writer thread.
 #[derive(Debug)]
 struct Tasks {
     drainer: Option<JoinHandle<()>>,
     expirer: Option<JoinHandle<()>>,
+    adopter: Option<JoinHandle<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Every [`slots::ADOPT_EVERY`], moves into this logger's spool what the spools of
+/// processes that are gone still hold (the logger did so once when it started), and
+/// hands it to the drain. Holds the logger's state weakly, so that it never outlives it.
+///
+/// The move commits on a connection of its own: it is rare (a process died, or
+/// dead letters of a spool nobody holds were retried), so the writer's single
+/// connection is left to the appends.
+async fn adopt_orphans(shared: std::sync::Weak<Shared>, own: PathBuf) {
+    let mut every = tokio::time::interval(slots::ADOPT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let Some(base) = shared.upgrade().map(|s| s.config.spool_path.clone()) else {
+            return;
+        };
+        let path = own.clone();
+        let adopted = tokio::task::spawn_blocking(move || slots::adopt_orphans(&base, &path)).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        match adopted {
+            Ok(Ok(adopted)) if adopted.records > 0 => {
+                shared
+                    .reserved_records
+                    .fetch_add(adopted.records, Ordering::AcqRel);
+                shared
+                    .reserved_bytes
+                    .fetch_add(adopted.bytes, Ordering::AcqRel);
+                shared
+                    .appended
+                    .fetch_max(adopted.last_seq, Ordering::AcqRel);
+                shared.work.notify_one();
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot adopt the spools of processes that are gone")
+            }
+            Err(e) => tracing::warn!(error = %e, "the adoption of orphaned spools failed"),
+        }
+    }
 }
 
 /// Asks the writer to delete expired dead letters every [`EXPIRE_EVERY`] (it also does

@@ -19,6 +19,9 @@
 //!
 //! Dead letters are kept for a configured time (see `LoggerConfig::dead_letter_ttl`),
 //! then deleted; the `meta` table counts how many were, for `spool status`.
+//!
+//! Each logger has a spool of its own, the first free *slot* of its destination's path
+//! (see [`super::slots`]), so that several processes may log to one database at once.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -29,13 +32,17 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
+use super::slots;
 use crate::error::{Error, Result};
 use crate::files::{self, PRIVATE_DIR};
 
 /// The tables, created on first use. `AUTOINCREMENT` keeps sequence numbers growing even
 /// when the queue empties, so that the dead-letter table (keyed by them) never sees one
 /// twice, and so that `assistant-db spool retry` may append while a logger runs.
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS spool (
+/// `erased` holds the sequence numbers of entries an erasure removed (no content): a
+/// running logger that had read one of them before deletes it from the database again
+/// once it is stored (see [`super::erase`]).
+pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS spool (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         logged_at_ms INTEGER NOT NULL,
         interaction TEXT,
@@ -49,7 +56,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS spool (
         escalation TEXT);
     CREATE TABLE IF NOT EXISTS meta (
         key TEXT PRIMARY KEY,
-        value INTEGER NOT NULL);";
+        value INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS erased (
+        seq INTEGER PRIMARY KEY);";
 
 /// The `meta` key counting dead letters deleted for their age.
 const DEAD_EXPIRED: &str = "dead_expired";
@@ -136,11 +145,18 @@ impl std::fmt::Debug for SpoolFile {
 }
 
 impl SpoolFile {
-    /// Opens the spool for a logger: creates it if needed and takes its exclusive lock.
-    pub(super) async fn open(path: &Path) -> Result<Self> {
-        prepare(path, true)?;
-        let lock = lock_file(path)?;
-        Self::connect(path, Some(Arc::new(lock))).await
+    /// Opens a spool for a logger: the first slot of the destination's spool `base` that
+    /// no other process holds (creating it if needed, and keeping its lock), after moving
+    /// into it what spools of processes that are gone still hold.
+    pub(super) async fn open(base: &Path) -> Result<Self> {
+        let owned = base.to_path_buf();
+        let claim = blocking(move || {
+            let claim = slots::claim(&owned)?;
+            slots::adopt_orphans(&owned, &claim.path)?;
+            Ok(claim)
+        })
+        .await?;
+        Self::connect(&claim.path, Some(Arc::new(claim.lock))).await
     }
 
     /// Opens an existing spool for inspection (status, dead letters, retry), without the
@@ -341,6 +357,19 @@ impl SpoolFile {
         .await
     }
 
+    /// Sequence numbers in `first..=last` that an erasure removed (see [`super::erase`]).
+    pub(super) async fn erased_between(&self, first: i64, last: i64) -> Result<Vec<i64>> {
+        self.read(move |c| {
+            let mut statement =
+                c.prepare_cached("SELECT seq FROM erased WHERE seq BETWEEN ?1 AND ?2")?;
+            let seqs = statement
+                .query_map(params![first, last], |r| r.get(0))?
+                .collect();
+            seqs
+        })
+        .await
+    }
+
     /// Up to `limit` waiting entries after sequence number `after`, oldest first.
     pub(super) async fn fetch(&self, after: i64, limit: usize) -> Result<Vec<Spooled>> {
         self.read(move |c| {
@@ -357,6 +386,29 @@ impl SpoolFile {
             rows.collect()
         })
         .await
+    }
+}
+
+/// Opens an existing spool for an erasure, on a connection of its own whose commits are
+/// synced (an erasure lost in a crash would bring the entries back) and whose deletions
+/// overwrite the deleted content (`secure_delete`).
+pub(super) fn open_for_erasure(path: &Path) -> Result<Connection> {
+    files::refuse_symlink(path, "the spool")?;
+    prepare(path, false)?;
+    let conn = open_connection(path, Durability::Synced)?;
+    conn.execute_batch(SCHEMA).map_err(spool_error)?;
+    conn.pragma_update(None, "secure_delete", "ON")
+        .map_err(spool_error)?;
+    Ok(conn)
+}
+
+/// Whether a logger holds the spool's lock (is draining it) right now.
+pub(super) fn logger_holds(path: &Path) -> bool {
+    let lock_path = path.with_extension("lock");
+    match File::open(&lock_path) {
+        // Taken and dropped at once: a probe, not a claim.
+        Ok(file) => file.try_lock().is_err(),
+        Err(_) => false,
     }
 }
 
@@ -440,7 +492,7 @@ pub(super) fn expire_dead(conn: &Connection, ttl: Duration) -> rusqlite::Result<
 /// Makes the spool's directory and files private before SQLite opens them: creates the
 /// directory (0700) when `create`, makes an existing one 0700 when it holds only spools,
 /// creates the file with 0600 when `create` and sets 0600 on the file and its side files.
-fn prepare(path: &Path, create: bool) -> Result<()> {
+pub(super) fn prepare(path: &Path, create: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -457,7 +509,7 @@ fn prepare(path: &Path, create: bool) -> Result<()> {
     for suffix in SIDE_FILES {
         files::tighten_file(&with_suffix(path, suffix), "a file of the spool")?;
     }
-    files::tighten_file(&path.with_extension("lock"), "the spool's lock file")
+    files::tighten_file(&slots::lock_path(path), "the spool's lock file")
 }
 
 /// `path` with `suffix` appended to its file name (`spool.db` → `spool.db-wal`).
@@ -467,34 +519,58 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Whether `dir` holds nothing but files of spools: this spool's, or those named as
-/// [`crate::Config::spool_path`] names them (`local`, `pg-<hash>`, `rest-<hash>`).
+/// Whether `dir` holds nothing but files of spools: this spool's, its slots' (see
+/// [`super::slots`]), or those named as [`crate::Config::spool_path`] names them
+/// (`local`, `pg-<hash>`, `rest-<hash>`, and their slots).
 fn holds_only_spools(dir: &Path, spool: &Path) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return false;
     };
+    let own_stem = spool
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map(|s| without_slot(s).to_owned());
     let own: Vec<OsString> = std::iter::once(spool.to_path_buf())
         .chain(SIDE_FILES.iter().map(|s| with_suffix(spool, s)))
-        .chain(std::iter::once(spool.with_extension("lock")))
+        .chain(std::iter::once(slots::lock_path(spool)))
         .filter_map(|p| p.file_name().map(ToOwned::to_owned))
         .collect();
     entries.into_iter().all(|entry| {
         let Ok(entry) = entry else { return false };
         let name = entry.file_name();
-        own.contains(&name) || name.to_str().is_some_and(is_default_spool_file)
+        own.contains(&name)
+            || name.to_str().is_some_and(|name| {
+                is_default_spool_file(name)
+                    || spool_stem(name)
+                        .is_some_and(|stem| Some(without_slot(stem)) == own_stem.as_deref())
+            })
     })
 }
 
-/// `local.db`, `pg-0123456789abcdef.db-wal`, `rest-….lock` and the like.
-fn is_default_spool_file(name: &str) -> bool {
-    let stem = [".db-wal", ".db-shm", ".db-journal", ".db", ".lock"]
-        .iter()
-        .find_map(|suffix| name.strip_suffix(suffix));
+/// `local.db`, `pg-0123456789abcdef-2.db-wal`, `rest-….lock` and the like.
+pub(super) fn is_default_spool_file(name: &str) -> bool {
     let hashed = |stem: &str, prefix: &str| {
         stem.strip_prefix(prefix)
             .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
     };
-    stem.is_some_and(|stem| stem == "local" || hashed(stem, "pg-") || hashed(stem, "rest-"))
+    spool_stem(name)
+        .map(without_slot)
+        .is_some_and(|stem| stem == "local" || hashed(stem, "pg-") || hashed(stem, "rest-"))
+}
+
+/// The name of a spool's file without its suffix (`.db`, `.db-wal`, `.lock`, …).
+fn spool_stem(name: &str) -> Option<&str> {
+    [".db-wal", ".db-shm", ".db-journal", ".db", ".lock"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+}
+
+/// A spool's stem without a slot number (`local-2` → `local`).
+fn without_slot(stem: &str) -> &str {
+    match stem.rsplit_once('-') {
+        Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => base,
+        _ => stem,
+    }
 }
 
 /// Runs blocking SQLite work on tokio's blocking pool.
@@ -506,19 +582,6 @@ where
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| Error::Spool(format!("a blocking task failed: {e}")))?
-}
-
-fn lock_file(path: &Path) -> Result<File> {
-    let lock_path = path.with_extension("lock");
-    let file = files::private_file(&lock_path, "the spool's lock file")?;
-    file.try_lock().map_err(|_| {
-        Error::Config(format!(
-            "another logger is draining the spool {} (its lock {} is held)",
-            path.display(),
-            lock_path.display()
-        ))
-    })?;
-    Ok(file)
 }
 
 /// A spool failure, as the logger reports it.
@@ -545,7 +608,10 @@ mod tests {
         for name in [
             "local.db",
             "local.db-wal",
+            "local-2.db",
+            "local-17.lock",
             "pg-0123456789abcdef.db-shm",
+            "pg-0123456789abcdef-3.db-wal",
             "rest-fedcba9876543210.lock",
         ] {
             assert!(is_default_spool_file(name), "{name}");
@@ -556,6 +622,7 @@ mod tests {
             "local",
             "crontabs",
             "pg-0123456789abcdef",
+            "local-x.db",
         ] {
             assert!(!is_default_spool_file(name), "{name}");
         }
@@ -568,6 +635,8 @@ mod tests {
         std::fs::write(&spool, "").expect("spool");
         std::fs::write(dir.path().join("mine.db-wal"), "").expect("wal");
         std::fs::write(dir.path().join("local.db"), "").expect("other spool");
+        std::fs::write(dir.path().join("mine-2.db"), "").expect("a second slot");
+        std::fs::write(dir.path().join("mine-2.lock"), "").expect("its lock");
         assert!(holds_only_spools(dir.path(), &spool));
         std::fs::write(dir.path().join("notes.txt"), "").expect("other file");
         assert!(!holds_only_spools(dir.path(), &spool));

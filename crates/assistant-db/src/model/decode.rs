@@ -1,8 +1,13 @@
 //! Reading a record from JSON, with errors that name the JSON path of the bad value.
+//!
+//! serde stops at the first bad value. To report every bad field of a record at once
+//! ([`from_json_all`]), the record is read again field by field: each field alone, beside
+//! valid stand-ins for the required fields, so that one field's error cannot hide
+//! another's. Text that is not JSON has one error, said in words with its place.
 
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::de::ObjectOnly;
 use super::ValidationError;
@@ -31,6 +36,70 @@ pub(crate) fn from_json_value<T: DeserializeOwned>(
         .map_err(|e| to_error(&e, table))
 }
 
+/// Valid values for a record's required fields, standing in for them while another field
+/// is checked alone.
+pub(crate) type Fillers = &'static [(&'static str, &'static str)];
+
+/// Parses a record of `table` from JSON text; on failure, every field that breaks a rule
+/// (in the order of the required fields, then of the keys' names), or the one syntax error.
+pub(crate) fn from_json_all<T: DeserializeOwned>(
+    json: &str,
+    table: &str,
+    fillers: Fillers,
+) -> Result<T, Vec<ValidationError>> {
+    from_json(json, table).map_err(|first| match serde_json::from_str(json) {
+        Ok(value) => every_error::<T>(value, table, fillers, first),
+        Err(_) => vec![first],
+    })
+}
+
+/// [`from_json_all`] for a JSON value.
+pub(crate) fn from_json_value_all<T: DeserializeOwned>(
+    value: Value,
+    table: &str,
+    fillers: Fillers,
+) -> Result<T, Vec<ValidationError>> {
+    // The value is needed again only when it breaks a rule; that is the rarer case, and
+    // one clone of a record is cheaper than parsing it twice.
+    match from_json_value(value.clone(), table) {
+        Ok(record) => Ok(record),
+        Err(first) => Err(every_error::<T>(value, table, fillers, first)),
+    }
+}
+
+/// Every rule the JSON object `value` breaks as a record of `table`; `first` is the error
+/// the whole record's parse gave.
+fn every_error<T: DeserializeOwned>(
+    value: Value,
+    table: &str,
+    fillers: Fillers,
+    first: ValidationError,
+) -> Vec<ValidationError> {
+    let Value::Object(fields) = value else {
+        return vec![first];
+    };
+    let mut errors: Vec<ValidationError> = fillers
+        .iter()
+        .filter(|(name, _)| !fields.contains_key(*name))
+        .map(|(name, _)| ValidationError::new(*name, "is required"))
+        .collect();
+    for (name, field) in fields {
+        let mut alone: Map<String, Value> = fillers
+            .iter()
+            .map(|(name, filler)| ((*name).to_owned(), Value::String((*filler).to_owned())))
+            .collect();
+        alone.insert(name, field);
+        if let Err(e) = from_json_value::<T>(Value::Object(alone), table) {
+            errors.push(e);
+        }
+    }
+    // A key given twice is seen in the text only: the value kept the last one.
+    if !errors.contains(&first) && (errors.is_empty() || first.rule == "is given more than once") {
+        errors.insert(0, first);
+    }
+    errors
+}
+
 /// Turns serde's error into the field (as a JSON path) and the rule it broke.
 fn to_error(err: &serde_path_to_error::Error<serde_json::Error>, table: &str) -> ValidationError {
     // serde_path_to_error writes `?` for a key it never read (e.g. at end of input).
@@ -40,10 +109,24 @@ fn to_error(err: &serde_path_to_error::Error<serde_json::Error>, table: &str) ->
     };
     let inner = err.inner();
     let message = inner.to_string();
-    // Syntax errors keep "at line X column Y": it locates the problem better than the path.
     let message = match inner.classify() {
         Category::Data => strip_location(&message),
-        _ => &message,
+        // Not JSON: the problem in words and its place in the text, under the field
+        // whose value it is in when serde got that far.
+        Category::Syntax | Category::Eof => {
+            let problem = format!(
+                "{} at line {} column {}",
+                in_words(strip_location(&message)),
+                inner.line(),
+                inner.column()
+            );
+            return if path == "." {
+                ValidationError::new(".", format!("not JSON: {problem}"))
+            } else {
+                ValidationError::new(path, format!("has a value that is not JSON: {problem}"))
+            };
+        }
+        Category::Io => &message,
     };
     // The field named in the message: missing fields are reported at their parent's
     // path, unknown and duplicate keys usually at their own.
@@ -74,6 +157,27 @@ fn to_error(err: &serde_path_to_error::Error<serde_json::Error>, table: &str) ->
     ValidationError::new(path, message)
 }
 
+/// serde_json's description of a syntax error, as a person would put it.
+fn in_words(message: &str) -> &str {
+    match message {
+        "key must be a string" => "expected a string key in double quotes",
+        "EOF while parsing a value" => "expected a JSON value, found the end of the text",
+        "EOF while parsing an object" => "the text ends inside an object (a missing `}`?)",
+        "EOF while parsing a list" => "the text ends inside a list (a missing `]`?)",
+        "EOF while parsing a string" => "the text ends inside a string (a missing `\"`?)",
+        "expected value" => "expected a JSON value (an object, a string in double quotes, a number, true, false or null)",
+        "expected ident" => "expected true, false or null",
+        "expected `:`" => "expected `:` after a key",
+        "expected `,` or `}`" => "expected `,` or `}` after a value in an object",
+        "expected `,` or `]`" => "expected `,` or `]` after a value in a list",
+        "trailing comma" => "a comma before a closing `}` or `]`",
+        "trailing characters" => "more text after the JSON value",
+        "invalid escape" => "an invalid escape sequence in a string",
+        "recursion limit exceeded" => "nested too deeply",
+        other => other,
+    }
+}
+
 /// The name in "prefix`name`, …", as serde writes field names.
 fn quoted_name<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
     let rest = message.strip_prefix(prefix)?;
@@ -102,6 +206,60 @@ fn strip_location(message: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Row {
+        name: String,
+        #[serde(default)]
+        count: Option<u8>,
+        #[serde(default)]
+        flag: Option<bool>,
+    }
+
+    const FILLERS: Fillers = &[("name", "n")];
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let errors = from_json_all::<Row>(
+            r#"{"count": 300, "flag": "yes", "extra": 1}"#,
+            "rows",
+            FILLERS,
+        )
+        .expect_err("bad");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "count", "extra", "flag"], "{errors:?}");
+        assert_eq!(errors[0].rule, "is required");
+        assert_eq!(errors[2].rule, "is not a column of rows");
+        let one =
+            from_json_all::<Row>(r#"{"name": "a", "name": "b", "count": 1}"#, "rows", FILLERS)
+                .expect_err("duplicate");
+        assert_eq!(one.len(), 1, "{one:?}");
+        assert_eq!(one[0].rule, "is given more than once");
+        let value = serde_json::json!({"name": 7, "count": -1});
+        let errors = from_json_value_all::<Row>(value, "rows", FILLERS).expect_err("bad");
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(from_json_all::<Row>(r#"{"name": "a", "count": 1}"#, "rows", FILLERS).is_ok());
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_said_in_words_with_its_place() {
+        let errors = from_json_all::<Row>("{not json", "rows", FILLERS).expect_err("syntax");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, ".");
+        assert_eq!(
+            errors[0].rule,
+            "not JSON: expected a string key in double quotes at line 1 column 2"
+        );
+        let errors = from_json_all::<Row>(r#"{"name": "a""#, "rows", FILLERS).expect_err("eof");
+        assert!(
+            errors[0]
+                .rule
+                .starts_with("not JSON: the text ends inside an object"),
+            "{errors:?}"
+        );
+    }
 
     #[test]
     fn strips_only_a_real_location() {

@@ -55,6 +55,21 @@ impl Escalation {
     pub fn from_json_value(value: Value) -> Result<Self, ValidationError> {
         decode::from_json_value(value, Self::TABLE)
     }
+
+    /// [`from_json`](Self::from_json), reporting every field that breaks a rule rather
+    /// than the first (or the one error of text that is not JSON).
+    pub fn from_json_all(json: &str) -> Result<Self, Vec<ValidationError>> {
+        decode::from_json_all(json, Self::TABLE, Self::FILLERS)
+    }
+
+    /// [`from_json_value`](Self::from_json_value), reporting every field that breaks a
+    /// rule rather than the first.
+    pub fn from_json_value_all(value: Value) -> Result<Self, Vec<ValidationError>> {
+        decode::from_json_value_all(value, Self::TABLE, Self::FILLERS)
+    }
+
+    /// Valid values of the required fields, for checking the other fields one by one.
+    const FILLERS: decode::Fillers = &[("trigger_type", "?"), ("escalation_reason", "?")];
 }
 
 #[cfg(test)]

@@ -15,6 +15,11 @@ pub struct Confidence(f64);
 impl Eq for Confidence {}
 
 impl Confidence {
+    /// The lowest score.
+    pub const MIN: f64 = 0.0;
+    /// The highest score.
+    pub const MAX: f64 = 1.0;
+
     /// Parses `value`, or names the rule it breaks.
     pub fn new(value: f64) -> Result<Self, Rule> {
         if !value.is_finite() {
@@ -22,7 +27,7 @@ impl Confidence {
                 got: value.to_string(),
             });
         }
-        if !(0.0..=1.0).contains(&value) {
+        if !(Self::MIN..=Self::MAX).contains(&value) {
             return Err(Rule::OutOfRange {
                 expected: "between 0 and 1".into(),
                 got: value.to_string(),

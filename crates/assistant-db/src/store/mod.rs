@@ -18,13 +18,19 @@ mod texts;
 use std::fmt;
 
 use async_trait::async_trait;
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::metrics::{Metrics, MetricsFilter};
 use crate::model::{Escalation, Interaction, KnowledgeDocument};
 use crate::query::{
-    InteractionDetail, InteractionQuery, Page, RecentEscalation, Upserted, Written,
+    InteractionDetail, InteractionFilter, InteractionQuery, Page, RecentEscalation, Upserted,
+    Written, MAX_PAGE_SIZE,
+};
+use crate::retention::{
+    AuditEntry, AuditQuery, DbErasure, ErasureTarget, RetentionPolicy, RetentionPreview,
+    RetentionRun, RetentionStep, SpoolCounts, Via,
 };
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
 use crate::verify::data::DataReport;
@@ -86,6 +92,17 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// One page of interactions matching the query, newest first.
     async fn interactions(&self, query: &InteractionQuery) -> Result<Page<InteractionRow>>;
 
+    /// Every interaction matching `filter`, newest first, as a stream: by default page
+    /// after page of [`interactions`](Self::interactions) (each page costs the same
+    /// wherever it starts, see migration 009); a transport that can send them all in one
+    /// go does.
+    fn export_interactions(
+        &self,
+        filter: InteractionFilter,
+    ) -> BoxStream<'_, Result<InteractionRow>> {
+        page_by_page(self, filter)
+    }
+
     /// One interaction with its escalations, or `None` when no row has this id.
     async fn interaction(&self, id: Uuid) -> Result<Option<InteractionDetail>>;
 
@@ -144,6 +161,52 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// and nothing else; how many of the rows were found. Writers' triggers fire as for
     /// any update.
     async fn rewrite_texts(&self, table: TextTable, rows: &[StoredTexts]) -> Result<u64>;
+
+    /// What a retention run with this policy would delete now (`retention_preview`).
+    async fn retention_preview(&self, policy: &RetentionPolicy) -> Result<RetentionPreview>;
+
+    /// Opens a retention run, fixing its cutoff and recording it in the trail
+    /// (`retention_start`).
+    async fn retention_start(&self, policy: &RetentionPolicy, via: Via) -> Result<RetentionRun>;
+
+    /// Deletes one batch of a run in its own transaction (`retention_step`).
+    async fn retention_step(&self, run: i64, batch: u32) -> Result<RetentionStep>;
+
+    /// Deletes a session's or an interaction's rows and records the erasure with the
+    /// spool counts given (`erase_customer_data`).
+    async fn erase(
+        &self,
+        target: &ErasureTarget,
+        spool: Option<SpoolCounts>,
+        via: Via,
+    ) -> Result<DbErasure>;
+
+    /// Entries of the retention and erasure trail, newest first (`retention_log`).
+    async fn retention_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
+}
+
+/// Every interaction matching `filter`, newest first, fetched [`MAX_PAGE_SIZE`] rows at
+/// a time through [`Store::interactions`].
+fn page_by_page<S: Store + ?Sized>(
+    store: &S,
+    filter: InteractionFilter,
+) -> BoxStream<'_, Result<InteractionRow>> {
+    let first = InteractionQuery {
+        filter,
+        limit: Some(MAX_PAGE_SIZE),
+        after: None,
+    };
+    stream::try_unfold(Some(first), move |query| async move {
+        let Some(query) = query else { return Ok(None) };
+        let page = store.interactions(&query).await?;
+        let next = page.next.map(|after| InteractionQuery {
+            after: Some(after),
+            ..query
+        });
+        Ok::<_, Error>(Some((stream::iter(page.items.into_iter().map(Ok)), next)))
+    })
+    .try_flatten()
+    .boxed()
 }
 
 /// A write begun by [`Store::stage_interactions`], waiting to be committed.

@@ -50,8 +50,13 @@ pub fn error_from_response(status: StatusCode, body: &[u8], what: &str, role: Ke
             "{what}: {message} ({code}, HTTP {})",
             status.as_u16()
         )),
+        // The schema cache has no such function or table: the migrations are missing.
+        "PGRST202" | "PGRST205" => Error::NotMigrated {
+            message: format!("{what}: {message}"),
+            code,
+        },
         c if c.starts_with("PGRST") => Error::Database {
-            message: with_hint(what, &message, field("hint").as_deref(), c),
+            message: with_hint(what, &message, field("hint").as_deref()),
             code: Some(code),
         },
         c if is_unavailable(c) => {
@@ -93,13 +98,12 @@ pub fn error_from_response(status: StatusCode, body: &[u8], what: &str, role: Ke
                 Error::PermissionDenied(message) => {
                     Error::PermissionDenied(refusal(what, role, &message))
                 }
+                Error::NotMigrated { code, message } => Error::NotMigrated {
+                    message: format!("{what}: {message}"),
+                    code,
+                },
                 Error::Database { code, message } => Error::Database {
-                    message: with_hint(
-                        what,
-                        &message,
-                        hint.as_deref(),
-                        code.as_deref().unwrap_or(""),
-                    ),
+                    message: with_hint(what, &message, hint.as_deref()),
                     code,
                 },
                 other => other,
@@ -159,17 +163,11 @@ fn is_deterministic(code: &str) -> bool {
             .any(|class| code.starts_with(class))
 }
 
-/// The server's message, with its hint, and ours when the schema looks unmigrated.
-fn with_hint(what: &str, message: &str, hint: Option<&str>, code: &str) -> String {
+/// The server's message, with its hint.
+fn with_hint(what: &str, message: &str, hint: Option<&str>) -> String {
     let mut text = format!("{what}: {message}");
     if let Some(hint) = hint.filter(|h| !h.is_empty()) {
         text.push_str(&format!(" (hint: {hint})"));
-    }
-    if matches!(code, "PGRST202" | "PGRST205" | "42P01" | "42883") {
-        text.push_str(
-            "; are the migrations applied? Run `assistant-db migrate` with DATABASE_URL, or \
-             paste `assistant-db schema` into the SQL editor",
-        );
     }
     text
 }
@@ -298,12 +296,19 @@ mod tests {
             404,
             r#"{"code":"PGRST202","details":null,"hint":null,"message":"Could not find the function public.log_interactions"}"#,
         ) {
-            Error::Database {
-                code: Some(c),
-                message,
-            } => {
-                assert_eq!(c, "PGRST202");
-                assert!(message.contains("migrations"), "{message}");
+            e @ Error::NotMigrated { .. } => {
+                let text = e.to_string();
+                assert!(
+                    text.starts_with(
+                        "the database does not have assistant-db's schema (doing it: Could not find"
+                    ),
+                    "{text}"
+                );
+                assert!(text.contains("run `assistant-db migrate`"), "{text}");
+                assert!(
+                    text.contains("paste the output of `assistant-db schema`"),
+                    "{text}"
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -39,16 +39,23 @@ pub(super) fn conditions(conditions: &[Condition<'_>]) -> Vec<(&'static str, Str
 
 /// Rows after `cursor` in `ORDER BY timestamp DESC, id DESC` (NULL timestamps first), as
 /// the direct transport's keyset condition.
-pub(super) fn after(cursor: &Cursor) -> String {
+///
+/// PostgREST has no row comparison, and `or=(timestamp.lt.T,and(timestamp.eq.T,id.lt.I))`
+/// alone gives PostgreSQL nothing to start an index scan at: it would read from the
+/// newest row and filter, so each page would cost more than the one before. The same
+/// condition written as `timestamp <= T AND (timestamp < T OR id < I)` bounds the scan of
+/// the `(timestamp, id)` index (migration 009) at the cursor; the OR then only drops the
+/// rows of the cursor's own instant that were shown already.
+pub(super) fn after(cursor: &Cursor) -> Vec<(&'static str, String)> {
     match &cursor.timestamp {
         Some(ts) => {
             let ts = cursor_timestamp(ts);
-            format!(
-                "(timestamp.lt.\"{ts}\",and(timestamp.eq.\"{ts}\",id.lt.{}))",
-                cursor.id
-            )
+            vec![
+                ("timestamp", format!("lte.\"{ts}\"")),
+                ("or", format!("(timestamp.lt.\"{ts}\",id.lt.{})", cursor.id)),
+            ]
         }
-        None => format!("(timestamp.not.is.null,id.lt.{})", cursor.id),
+        None => vec![("or", format!("(timestamp.not.is.null,id.lt.{})", cursor.id))],
     }
 }
 
@@ -75,23 +82,33 @@ mod tests {
     fn cursors_and_filters_become_postgrest_parameters() {
         let id = Uuid::nil();
         let ts: DateTime<Utc> = "2026-10-01T10:00:00.123456Z".parse().expect("ts");
+        let at = "\"2026-10-01T10:00:00.123456Z\"";
         assert_eq!(
-            after(&Cursor { timestamp: Some(Timestamp::At(ts)), id }),
-            format!("(timestamp.lt.\"2026-10-01T10:00:00.123456Z\",and(timestamp.eq.\"2026-10-01T10:00:00.123456Z\",id.lt.{id}))")
+            after(&Cursor {
+                timestamp: Some(Timestamp::At(ts)),
+                id
+            }),
+            vec![
+                ("timestamp", format!("lte.{at}")),
+                ("or", format!("(timestamp.lt.{at},id.lt.{id})"))
+            ]
         );
         assert_eq!(
             after(&Cursor {
                 timestamp: None,
                 id
             }),
-            format!("(timestamp.not.is.null,id.lt.{id})")
+            vec![("or", format!("(timestamp.not.is.null,id.lt.{id})"))]
         );
         assert_eq!(
             after(&Cursor {
                 timestamp: Some(Timestamp::Infinity),
                 id
             }),
-            format!("(timestamp.lt.\"infinity\",and(timestamp.eq.\"infinity\",id.lt.{id}))")
+            vec![
+                ("timestamp", "lte.\"infinity\"".to_owned()),
+                ("or", format!("(timestamp.lt.\"infinity\",id.lt.{id})"))
+            ]
         );
         assert_eq!(
             encode("eq.a b+c&d=\"é\""),

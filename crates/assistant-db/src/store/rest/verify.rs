@@ -185,11 +185,7 @@ async fn public_key_refusals(store: &RestStore, role: KeyRole, report: &mut Repo
         let (ok, detail) = match result {
             Err(Error::PermissionDenied(_)) => (true, "refused (permission denied)".to_owned()),
             // A table or function the API does not show to this key cannot be reached.
-            Err(Error::Database {
-                code: Some(code), ..
-            }) if matches!(code.as_str(), "PGRST202" | "PGRST205" | "42P01" | "42883") => {
-                (true, format!("not reachable ({code})"))
-            }
+            Err(Error::NotMigrated { code, .. }) => (true, format!("not reachable ({code})")),
             // No table is closed with row-level security alone, but a table with no row
             // for this key shows nothing either.
             Ok(body) if method_is_read(action) && shows_no_row(&body) => {
