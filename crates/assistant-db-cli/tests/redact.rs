@@ -101,7 +101,8 @@ async fn import_and_log_write_masked_text_and_report_no_card_number() {
     let file = db.file("in.ndjson", &text);
     let args = ["import", "interactions", &file, "--skip-invalid", "--json"];
     let out = db.run(&args, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    // --skip-invalid succeeds once every valid line is written.
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let summary = json_of(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(summary["written"], 2, "{summary}");
     assert_eq!(summary["invalid"], 1, "{summary}");
