@@ -84,6 +84,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Inspect the logger's durable spool and its dead letters.
     Spool(commands::spool::Args),
+    /// Redact card numbers, IBANs, e-mail addresses and other PII already stored.
+    Redact(commands::redact::Args),
     /// Serve the metrics dashboard and the HTTP API.
     Serve(commands::serve::Args),
     /// Delete interactions older than a policy, in short batches; list past runs and erasures.
@@ -188,6 +190,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::PublicMetrics(args) => commands::public_metrics::run(&config, args).await,
         Command::Demo(args) => commands::demo::run(&config, args).await,
         Command::Spool(args) => commands::spool::run(&config, args).await,
+        Command::Redact(args) => commands::redact::run(&config, args).await,
         Command::Serve(args) => commands::serve::run(&config, args).await,
         Command::Retention(args) => commands::retention::run(&config, args).await,
         Command::Forget(args) => commands::forget::run(&config, args).await,

@@ -210,6 +210,13 @@ fn logger_metrics(out: &mut String, stats: &LoggerStats) {
         stats.oldest_age_ms.unwrap_or(0) as f64 / 1000.0,
         u8::from(stats.last_error.is_some()),
     );
+    out.push_str(
+        "# HELP assistant_db_redactions_total Values redacted from logged records since the server started, by kind.\n\
+         # TYPE assistant_db_redactions_total counter\n",
+    );
+    for (kind, n) in stats.redactions.iter() {
+        let _ = writeln!(out, "assistant_db_redactions_total{{kind=\"{kind}\"}} {n}");
+    }
 }
 
 /// A label value, escaped as the exposition format wants.
@@ -253,9 +260,12 @@ mod tests {
         t.observe("/api/metrics", &Method::GET, 200, 0.003);
         t.observe("/api/metrics", &Method::GET, 200, 0.2);
         t.observe("/api/metrics", &Method::GET, 422, 20.0);
+        let mut redactions = assistant_db::redact::Counts::default();
+        redactions.record(assistant_db::redact::Kind::Card);
         let text = t.render(Some(&LoggerStats {
             depth: 3,
             oldest_age_ms: Some(1500),
+            redactions,
             ..LoggerStats::default()
         }));
         for line in [
@@ -268,6 +278,8 @@ mod tests {
             r#"assistant_db_http_request_duration_seconds_count{route="/api/metrics",method="GET"} 3"#,
             "assistant_db_logger_depth 3",
             "assistant_db_logger_oldest_age_seconds 1.5",
+            r#"assistant_db_redactions_total{kind="card"} 1"#,
+            r#"assistant_db_redactions_total{kind="email"} 0"#,
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
         }

@@ -18,18 +18,28 @@
 //! `SupabaseClient.insert_interaction`, supabase-py, in a virtualenv made on first run)
 //! and as one REST insert per interaction from our Rust client; the logger drains over
 //! the same proxy.
+//!
+//! Last, redaction's cost (`-- redaction` runs only this part): end-to-end throughput
+//! through the logger on the durable server, with the library's redaction (every kind
+//! masked, the default) and with it off, in alternating runs over the same records —
+//! the demo generator's traffic with 5 % of queries carrying PII from the redaction
+//! corpus. The database's guard is on in both, as deployed.
 
 use std::time::{Duration, Instant};
 
 use assistant_db::config::Secret;
+use assistant_db::demo::{DemoConfig, Generator};
 use assistant_db::local::{Tuning, DEFAULT_DATABASE};
 use assistant_db::logger::{Logger, LoggerConfig};
-use assistant_db::model::{AssistantMode, Interaction, Outcome};
+use assistant_db::model::{AssistantMode, Interaction, Outcome, RequiredText};
+use assistant_db::redact::{Policy, RedactionConfig, Redactor};
 use assistant_db::store::RestStore;
 use assistant_db::Client;
 use assistant_db_testkit::EphemeralCluster;
+use chrono::{TimeZone, Utc};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{ConnectOptions, Connection};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use uuid::Uuid;
 
 use assistant_db_testkit::rest;
 
@@ -119,6 +129,7 @@ impl Drop for SyncProbe {
 
 #[tokio::main]
 async fn main() -> Result<(), Failure> {
+    let only_redaction = std::env::args().skip(1).any(|a| a == "redaction");
     let server = EphemeralCluster::start_with(Tuning::Durable)?;
     let cluster = server.cluster();
     cluster.ensure_database(DEFAULT_DATABASE).await?;
@@ -131,6 +142,9 @@ async fn main() -> Result<(), Failure> {
         .await?;
     let client = Client::from_pool(pool.clone());
     let dir = tempfile::tempdir()?;
+    if only_redaction {
+        return redaction_comparison(&pool, dir.path()).await;
+    }
 
     println!(
         "assistant-db logger benchmark (durable PostgreSQL, spool in {})",
@@ -242,9 +256,160 @@ async fn main() -> Result<(), Failure> {
             rate / spec_rate
         );
     }
+    redaction_comparison(&pool, dir.path()).await?;
     pool.close().await;
 
     rest_comparison(dir.path()).await
+}
+
+/// Records logged per run of the redaction comparison.
+const REDACTION_RECORDS: usize = 40_000;
+/// Runs of each setting, alternating, so that both see the same machine (after one
+/// warm-up run that is not counted).
+const REDACTION_RUNS: usize = 5;
+
+/// The demo generator's interactions, every 20th query carrying a text with PII from the
+/// redaction corpus.
+fn traffic_with_pii(count: usize) -> Result<Vec<Interaction>, Failure> {
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/redaction/corpus.jsonl");
+    let mut pii = Vec::new();
+    for line in std::fs::read_to_string(corpus)?.lines() {
+        let row: serde_json::Value = serde_json::from_str(line)?;
+        if row["expect"].as_array().is_some_and(|e| !e.is_empty()) {
+            pii.push(
+                row["text"]
+                    .as_str()
+                    .ok_or("corpus row without text")?
+                    .to_owned(),
+            );
+        }
+    }
+    let config = DemoConfig {
+        seed: 13,
+        interactions: count,
+        start: Utc
+            .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+            .single()
+            .ok_or("start")?,
+        days: 30,
+    };
+    let mut rows = Vec::with_capacity(count);
+    for (i, turn) in Generator::new(&config).take(count).enumerate() {
+        let mut row = turn.interaction;
+        if i % 20 == 0 {
+            let query = format!("{} {}", row.user_query.as_str(), pii[i % pii.len()]);
+            row.user_query = RequiredText::parse(&query).map_err(|e| format!("{e:?}"))?;
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Logger throughput end to end with the library's redaction on (mask) and off.
+async fn redaction_comparison(pool: &PgPool, dir: &std::path::Path) -> Result<(), Failure> {
+    let traffic = traffic_with_pii(REDACTION_RECORDS)?;
+    let pii_rows = traffic.len().div_ceil(20);
+    println!(
+        "redaction: {} demo interactions per run, {pii_rows} with PII in the query, 32 tasks, \
+         {REDACTION_RUNS} alternating runs each, guard on",
+        traffic.len()
+    );
+    let settings = [
+        ("off", RedactionConfig::new().with_all(Policy::Off)),
+        ("mask", RedactionConfig::new()),
+    ];
+    // The engine alone over the same records, one thread: the CPU time redaction adds
+    // to each record whatever else the machine is doing.
+    let redactor = Redactor::new(&RedactionConfig::new())?;
+    let mut copies = traffic.clone();
+    let start = Instant::now();
+    let mut redacted = 0;
+    for row in &mut copies {
+        redacted += redactor.redact_interaction(row).total();
+    }
+    let alone = start.elapsed();
+    println!(
+        "{:<44} {:>9.2} µs per interaction ({redacted} values redacted)",
+        "  redaction alone, one thread",
+        alone.as_secs_f64() * 1e6 / traffic.len() as f64
+    );
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut ratios = Vec::new();
+    for run in 0..=REDACTION_RUNS {
+        for (k, (name, config)) in settings.iter().enumerate() {
+            let client = Client::from_pool(pool.clone()).with_redactor(Redactor::new(config)?);
+            let spool = dir.join(format!("redaction-{name}-{run}.db"));
+            let logger = Logger::start(client, LoggerConfig::new(spool)).await?;
+            let rate = logged_end_to_end(&logger, &traffic, 32).await?;
+            let stats = logger.stats().await?;
+            logger.shutdown(Duration::from_secs(60)).await?;
+            if run == 0 {
+                println!("  warm-up: redaction {name:<4} {rate:>9.0} interactions/s (not counted)");
+                continue;
+            }
+            println!(
+                "  run {run}: redaction {name:<4} {rate:>9.0} interactions/s   ({} values redacted)",
+                stats.redactions.total()
+            );
+            rates[k].push(rate);
+        }
+        if run > 0 {
+            ratios.push(rates[1][run - 1] / rates[0][run - 1]);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let off = median(&mut rates[0]);
+    let on = median(&mut rates[1]);
+    let paired = median(&mut ratios);
+    println!(
+        "{:<44} {off:>9.0} interactions/s (median)",
+        "end-to-end, redaction off"
+    );
+    println!(
+        "{:<44} {on:>9.0} interactions/s (median)",
+        "end-to-end, redaction on (mask)"
+    );
+    println!(
+        "{:<44} {:>9.1} %   (median of each run's on / off: {:.1} %)",
+        "  redaction on / off",
+        100.0 * on / off,
+        100.0 * paired
+    );
+    Ok(())
+}
+
+/// Logs copies of `traffic` (fresh ids) from `tasks` tasks, waits until all are stored;
+/// returns the rate.
+async fn logged_end_to_end(
+    logger: &Logger,
+    traffic: &[Interaction],
+    tasks: usize,
+) -> Result<f64, Failure> {
+    let per_task = traffic.len() / tasks;
+    let start = Instant::now();
+    let handles: Vec<_> = traffic
+        .chunks(per_task)
+        .take(tasks)
+        .map(|chunk| {
+            let logger = logger.clone();
+            let chunk = chunk.to_vec();
+            tokio::spawn(async move {
+                for mut row in chunk {
+                    row.id = Uuid::now_v7();
+                    logger.log(row).await.map_err(|e| e.to_string())?;
+                }
+                Ok::<_, String>(())
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await??;
+    }
+    logger.flush(Duration::from_secs(600)).await?;
+    Ok((per_task * tasks) as f64 / start.elapsed().as_secs_f64())
 }
 
 /// `log` latency from one task, each call followed by one probe sync so that both see

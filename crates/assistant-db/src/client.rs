@@ -8,8 +8,15 @@
 //! log and read metrics, nothing else (row-level security, migration 004); every other
 //! operation then fails with [`Error::PermissionDenied`] saying it needs the secret
 //! (service_role) key.
+//!
+//! Every write of interactions and escalations redacts their free text first, with the
+//! client's [`Redactor`] (from [`Config`], else every kind masked): the one place that
+//! decides, for the client's callers and for the [`Logger`](crate::logger::Logger) built
+//! on it. Only [`Client::log_encoded`], the logger's delivery of records it redacted
+//! before spooling them, sends text as given.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tokio::sync::OnceCell;
@@ -24,6 +31,8 @@ use crate::query::{
     Cursor, DocumentPage, InteractionDetail, InteractionFilter, InteractionQuery, Page,
     RecentEscalation, SessionTurns, Upserted, Written, MAX_PAGE_SIZE, MAX_SESSION_TURNS,
 };
+use crate::redact::backfill::{self, BackfillOptions, BackfillProgress, BackfillReport};
+use crate::redact::{Counts, RedactionConfig, Redactor, SharedCounts};
 use crate::retention::{
     AuditEntry, AuditQuery, DbErasure, ErasureTarget, RetentionPolicy, RetentionPreview,
     RetentionRun, RetentionStep, RetentionSummary, SpoolCounts, Via, MAX_BATCH,
@@ -37,13 +46,26 @@ use crate::verify::Report;
 const EXPORT_PAGE: u32 = MAX_PAGE_SIZE;
 
 /// The assistant's database client; cheap to clone (clones share one store and its
-/// connection pool).
+/// connection pool, one redactor and its counts).
 #[derive(Debug, Clone)]
 pub struct Client {
     store: Arc<dyn Store>,
+    redaction: Arc<Redaction>,
+}
+
+/// The redactor a client's writes go through, and what it redacted.
+#[derive(Debug)]
+struct Redaction {
+    redactor: Arc<Redactor>,
+    counts: SharedCounts,
 }
 
 static SHARED: OnceCell<Client> = OnceCell::const_new();
+
+/// The default engine, every kind masked, built once per process.
+static MASK_ALL: LazyLock<Arc<Redactor>> = LazyLock::new(|| {
+    Arc::new(Redactor::new(&RedactionConfig::new()).expect("the default settings are valid"))
+});
 
 impl Client {
     /// Connects as the environment and `.env` say, starting the embedded default if
@@ -54,19 +76,52 @@ impl Client {
 
     /// Connects as `config` says: `DATABASE_URL` directly, else Supabase's REST API
     /// (`SUPABASE_URL` + `SUPABASE_KEY`), else the embedded default, migrated on connect.
+    ///
+    /// Writes redact free text as `config.redaction` says.
     pub async fn connect(config: &Config) -> Result<Self> {
-        if let Target::Rest { rest_url, key, .. } = config.target()? {
-            return Self::rest(&rest_url, key);
-        }
-        let db = connect(config, Prepare::MigrateLocal).await?;
-        Ok(Self::new(PgStore::new(db.pool, db.location)))
+        // A wrong redaction setting fails before anything is connected or written.
+        let redactor = config.redactor()?;
+        let client = if let Target::Rest { rest_url, key, .. } = config.target()? {
+            Self::rest(&rest_url, key)?
+        } else {
+            let db = connect(config, Prepare::MigrateLocal).await?;
+            Self::new(PgStore::new(db.pool, db.location))
+        };
+        Ok(client.with_redactor(redactor))
     }
 
-    /// A client over any store.
+    /// A client over any store; its writes mask every kind of PII
+    /// ([`with_redactor`](Self::with_redactor) to choose).
     pub fn new(store: impl Store + 'static) -> Self {
         Client {
             store: Arc::new(store),
+            redaction: Arc::new(Redaction {
+                redactor: Arc::clone(&MASK_ALL),
+                counts: SharedCounts::default(),
+            }),
         }
+    }
+
+    /// This client with its writes redacted by `redactor` (its counts start at zero).
+    pub fn with_redactor(self, redactor: Redactor) -> Self {
+        Client {
+            store: self.store,
+            redaction: Arc::new(Redaction {
+                redactor: Arc::new(redactor),
+                counts: SharedCounts::default(),
+            }),
+        }
+    }
+
+    /// The engine every write of this client goes through.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redaction.redactor
+    }
+
+    /// Values redacted by this client's writes (all its clones') that the database
+    /// acknowledged, per kind.
+    pub fn redactions(&self) -> Counts {
+        self.redaction.counts.get()
     }
 
     /// A client over an existing pool on a migrated database.
@@ -109,42 +164,55 @@ impl Client {
         self.store.test_connection().await
     }
 
-    /// Writes one interaction; returns its id. Writing the same id again is a no-op.
+    /// Writes one interaction, its free text redacted; returns its id. Writing the same
+    /// id again is a no-op.
     pub async fn insert_interaction(&self, interaction: &Interaction) -> Result<Uuid> {
-        self.store
-            .log(std::slice::from_ref(interaction), &[])
-            .await?;
+        self.log(std::slice::from_ref(interaction), &[]).await?;
         Ok(interaction.id)
     }
 
-    /// Writes many interactions in one atomic statement; existing ids are skipped.
+    /// Writes many interactions in one atomic statement, their free text redacted;
+    /// existing ids are skipped.
     pub async fn insert_interactions(&self, interactions: &[Interaction]) -> Result<Written> {
-        self.store.log(interactions, &[]).await
+        self.log(interactions, &[]).await
     }
 
-    /// Writes one escalation; returns its id. Its interaction must exist.
+    /// Writes one escalation, its reason redacted; returns its id. Its interaction must
+    /// exist.
     pub async fn insert_escalation(&self, escalation: &Escalation) -> Result<Uuid> {
-        self.store
-            .log(&[], std::slice::from_ref(escalation))
-            .await?;
+        self.log(&[], std::slice::from_ref(escalation)).await?;
         Ok(escalation.id)
     }
 
-    /// Writes many escalations in one atomic statement; existing ids are skipped.
+    /// Writes many escalations in one atomic statement, their reasons redacted; existing
+    /// ids are skipped.
     pub async fn insert_escalations(&self, escalations: &[Escalation]) -> Result<Written> {
-        self.store.log(&[], escalations).await
+        self.log(&[], escalations).await
     }
 
-    /// Writes interactions and their escalations together: all or nothing.
+    /// Writes interactions and their escalations together, their free text redacted:
+    /// all or nothing.
     pub async fn log(
         &self,
         interactions: &[Interaction],
         escalations: &[Escalation],
     ) -> Result<Written> {
-        self.store.log(interactions, escalations).await
+        let redactor = self.redactor();
+        let mut counts = Counts::default();
+        let interactions = redacted(interactions, &mut counts, |row, counts| {
+            redactor.redacted_interaction(row, counts)
+        });
+        let escalations = redacted(escalations, &mut counts, |row, counts| {
+            redactor.redacted_escalation(row, counts)
+        });
+        let written = self.store.log(&interactions, &escalations).await?;
+        self.redaction.counts.add(&counts);
+        Ok(written)
     }
 
-    /// Writes the logger's spooled entries (see [`Store::log_encoded`]).
+    /// Writes the logger's spooled entries (see [`Store::log_encoded`]) as they are:
+    /// the [`Logger`](crate::logger::Logger) redacted them before it spooled them, so
+    /// this is the one write that does not redact again.
     pub async fn log_encoded(&self, entries: &[EncodedEntry<'_>]) -> Result<Written> {
         self.store.log_encoded(entries).await
     }
@@ -159,12 +227,11 @@ impl Client {
         escalation: &Escalation,
     ) -> Result<(Uuid, Uuid)> {
         let escalation = attach(interaction, escalation)?;
-        self.store
-            .log(
-                std::slice::from_ref(interaction),
-                std::slice::from_ref(&escalation),
-            )
-            .await?;
+        self.log(
+            std::slice::from_ref(interaction),
+            std::slice::from_ref(&escalation),
+        )
+        .await?;
         Ok((interaction.id, escalation.id))
     }
 
@@ -197,9 +264,34 @@ impl Client {
         self.store.upsert_knowledge_documents(documents).await
     }
 
-    /// Begins a write of interactions that [`Staged::commit`] finishes (the bulk path).
-    pub async fn stage_interactions(&self, rows: Vec<Interaction>) -> Result<Box<dyn Staged>> {
-        self.store.stage_interactions(rows).await
+    /// Begins a write of interactions, their free text redacted, that [`Staged::commit`]
+    /// finishes (the bulk path).
+    pub async fn stage_interactions(&self, mut rows: Vec<Interaction>) -> Result<Box<dyn Staged>> {
+        let mut counts = Counts::default();
+        if !self.redactor().is_off() {
+            for row in &mut rows {
+                counts += self.redactor().redact_interaction(row);
+            }
+        }
+        let staged = self.store.stage_interactions(rows).await?;
+        Ok(Box::new(CountedStaging {
+            staged,
+            counts,
+            redaction: Arc::clone(&self.redaction),
+        }))
+    }
+
+    /// Redacts the free text already stored in interactions and escalations (rows
+    /// written before redaction was on, or by writers that bypass the library), in
+    /// batches by id, calling `progress` after each; see [`backfill`].
+    ///
+    /// Over REST it needs the secret key (rows are read and updated through the tables).
+    pub async fn redact_stored(
+        &self,
+        options: &BackfillOptions,
+        progress: impl FnMut(&BackfillProgress) + Send,
+    ) -> Result<BackfillReport> {
+        backfill::run(&*self.store, self.redactor(), options, progress).await
     }
 
     /// One page of interactions, newest first; pass `next` back as `after` to continue.
@@ -474,6 +566,50 @@ where
     })
     .try_flatten()
     .boxed()
+}
+
+/// `rows` with `redact` applied; borrowed when no row changed, so clean batches are
+/// never copied.
+fn redacted<'a, T: Clone>(
+    rows: &'a [T],
+    counts: &mut Counts,
+    redact: impl Fn(&T, &mut Counts) -> Option<T>,
+) -> Cow<'a, [T]> {
+    let mut copy: Option<Vec<T>> = None;
+    for (i, row) in rows.iter().enumerate() {
+        match (redact(row, counts), &mut copy) {
+            (Some(changed), Some(copy)) => copy.push(changed),
+            (Some(changed), None) => {
+                let mut rows_so_far = Vec::with_capacity(rows.len());
+                rows_so_far.extend_from_slice(&rows[..i]);
+                rows_so_far.push(changed);
+                copy = Some(rows_so_far);
+            }
+            (None, Some(copy)) => copy.push(row.clone()),
+            (None, None) => {}
+        }
+    }
+    copy.map_or(Cow::Borrowed(rows), Cow::Owned)
+}
+
+/// A staged write that counts its redactions once it is committed.
+struct CountedStaging {
+    staged: Box<dyn Staged>,
+    counts: Counts,
+    redaction: Arc<Redaction>,
+}
+
+#[async_trait::async_trait]
+impl Staged for CountedStaging {
+    async fn commit(self: Box<Self>) -> Result<u64> {
+        let inserted = self.staged.commit().await?;
+        self.redaction.counts.add(&self.counts);
+        Ok(inserted)
+    }
+
+    async fn rollback(self: Box<Self>) {
+        self.staged.rollback().await;
+    }
 }
 
 /// The escalation, pointed at `interaction`.

@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::logger::LoggerConfig;
+use crate::redact::{RedactionConfig, Redactor};
 use crate::retention::RetentionPolicy;
+pub use crate::secret::Secret;
 
 /// Environment variable naming a direct PostgreSQL connection string.
 pub const DATABASE_URL: &str = "DATABASE_URL";
@@ -45,34 +47,6 @@ const MAX_DEAD_LETTER_DAYS: u32 = 36_500;
 /// The time a dead letter is kept, given in days.
 pub fn days(days: u32) -> Duration {
     Duration::from_secs(u64::from(days) * 86_400)
-}
-
-/// A secret string (API key, password) whose `Debug` and `Display` are redacted.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself; call only where it is sent, never where it is shown.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(\"***\")")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
 }
 
 /// A PostgreSQL connection string; shown with its password replaced by `***`.
@@ -176,6 +150,9 @@ pub struct Config {
     /// `ASSISTANT_DB_DEAD_LETTER_DAYS`: how long the logger keeps a record the database
     /// refused for good, counted from its refusal (default 30 days).
     pub dead_letter_ttl: Duration,
+    /// `ASSISTANT_DB_REDACT_*`: what the library redacts from free text before a record
+    /// is spooled or sent (every kind masked by default); see [`crate::redact`].
+    pub redaction: RedactionConfig,
     /// `ASSISTANT_DB_RETENTION`: delete interactions older than this (none by default:
     /// nothing is deleted unless a policy is set).
     pub retention: Option<RetentionPolicy>,
@@ -197,6 +174,7 @@ impl fmt::Debug for Config {
             .field("home", &self.home)
             .field("spool", &self.spool)
             .field("dead_letter_ttl", &self.dead_letter_ttl)
+            .field("redaction", &self.redaction)
             .field("retention", &self.retention)
             .finish()
     }
@@ -247,6 +225,7 @@ impl Config {
                 }
             },
         };
+        let redaction = RedactionConfig::from_lookup(get)?;
         let retention = get(ASSISTANT_DB_RETENTION)
             .map(|raw| {
                 raw.parse::<RetentionPolicy>()
@@ -261,8 +240,15 @@ impl Config {
             home,
             spool,
             dead_letter_ttl,
+            redaction,
             retention,
         })
+    }
+
+    /// The redaction engine these settings describe (its user rules compiled), or the
+    /// setting or rule that is wrong.
+    pub fn redactor(&self) -> Result<Redactor> {
+        Ok(Redactor::new(&self.redaction)?)
     }
 
     /// Replaces `DATABASE_URL` with a value given on the command line.

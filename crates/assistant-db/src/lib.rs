@@ -20,6 +20,7 @@ pub mod query;
 pub mod redact;
 pub mod retention;
 pub mod row;
+mod secret;
 pub mod store;
 pub mod table;
 pub mod verify;

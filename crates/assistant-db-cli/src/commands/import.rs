@@ -14,6 +14,10 @@
 //! (16 MiB by default) is read past, not held, and reported as a bad record; and a batch
 //! ends early once its records hold [`BATCH_BYTES`] of input.
 //!
+//! Free text is redacted before it is sent, as every write of the library's client does
+//! (the summary counts the values redacted per kind); a bad record's report is redacted
+//! too, since a rule may quote what the line held.
+//!
 //! Interactions over a direct PostgreSQL connection take the bulk path: each batch is
 //! staged ([`Client::stage_interactions`]: binary `COPY` in an open transaction over
 //! PostgreSQL), and the next batches
@@ -31,6 +35,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use assistant_db::model::{Escalation, Interaction, KnowledgeDocument};
+use assistant_db::redact::Counts;
 use assistant_db::{Client, Config};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -112,6 +117,8 @@ struct Summary {
     rejects_written: u64,
     /// Why the import stopped early, if it did.
     aborted: Option<Aborted>,
+    /// Values redacted from the rows written, per kind.
+    redactions: Counts,
 }
 
 /// Why an import stopped before the end of its input.
@@ -200,6 +207,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         Table::KnowledgeDocuments => import.all::<KnowledgeDocument>(&mut source).await?,
     }
     progress.finish();
+    import.summary.redactions = client.redactions();
     if let Some(rejects) = import.rejects.take() {
         rejects.finish()?;
     }
@@ -343,6 +351,7 @@ impl Summary {
             rejects: None,
             rejects_written: 0,
             aborted: None,
+            redactions: Counts::default(),
         }
     }
 
@@ -502,8 +511,12 @@ impl Importer<'_> {
                 self.summary.rejects_written += 1;
             }
         }
-        for bad in rejected.errors {
-            // The field and rule may quote the input.
+        let redactor = self.client.redactor();
+        for mut bad in rejected.errors {
+            // The field and rule may quote the input: its PII is redacted, its control
+            // characters escaped.
+            bad.field = redactor.redact(&bad.field).into_owned();
+            bad.rule = redactor.redact(&bad.rule).into_owned();
             self.progress.println(&escape(&bad.to_string()));
             if self.summary.errors.len() < MAX_REPORTED {
                 self.summary.errors.push(bad);

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod public_metrics;
 pub mod records;
+pub mod redact;
 pub mod retention;
 pub mod schema;
 pub mod serve;

@@ -11,6 +11,7 @@ mod fuzz;
 mod hosts;
 mod limits;
 mod reads;
+mod redaction;
 mod sessions;
 mod telemetry;
 mod tls;

@@ -19,6 +19,11 @@
 //! once older than [`LoggerConfig::dead_letter_ttl`], when the logger starts and every
 //! hour while it runs.
 //!
+//! Every entry point redacts the record's free text with the client's
+//! [`Redactor`](crate::redact::Redactor) before it is encoded, so the spool, its WAL and
+//! the dead letters never hold what the policy removes; what was redacted is counted per
+//! kind in [`LoggerStats::redactions`]. The drain sends spooled records as they are.
+//!
 //! Several processes may log to one destination at once: each logger claims a spool of
 //! its own beside the configured one, and adopts what the spools of processes that are
 //! gone still hold (see [`slots`]).
@@ -41,6 +46,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::model::{Escalation, Interaction};
+use crate::redact::{Counts, SharedCounts};
 use crate::Client;
 use writer::Request;
 
@@ -156,6 +162,9 @@ pub struct LoggerStats {
     pub unspooled: u64,
     /// The last error from the database, while the drain is retrying.
     pub last_error: Option<String>,
+    /// Values redacted from accepted entries since the logger started, per kind (never
+    /// the values).
+    pub redactions: Counts,
 }
 
 /// State shared by the handle, the spool writer and the drain.
@@ -183,6 +192,8 @@ struct Shared {
     flushing: AtomicU64,
     last_error: std::sync::Mutex<Option<String>>,
     stopping: AtomicBool,
+    /// Values redacted from the entries accepted.
+    redactions: SharedCounts,
     /// Interactions to delete again from the database: stored from entries an erasure
     /// removed while they were in flight, whose deletion has not succeeded yet.
     owed: std::sync::Mutex<Vec<uuid::Uuid>>,
@@ -232,6 +243,8 @@ pub struct Logger {
     done_through: watch::Receiver<i64>,
     tasks: Arc<std::sync::Mutex<Tasks>>,
     spool: SpoolFile,
+    /// The client whose redactor every entry goes through.
+    client: Client,
 }
 
 impl Logger {
@@ -256,6 +269,7 @@ impl Logger {
             flushing: AtomicU64::new(0),
             last_error: std::sync::Mutex::new(None),
             stopping: AtomicBool::new(false),
+            redactions: SharedCounts::default(),
             owed: std::sync::Mutex::new(Vec::new()),
             config,
         });
@@ -273,7 +287,7 @@ impl Logger {
             spool.clone(),
             writer,
             Arc::clone(&shared),
-            client,
+            client.clone(),
             done_tx,
         ));
         let expirer = tokio::spawn(expire_dead_letters(requests.downgrade()));
@@ -292,6 +306,7 @@ impl Logger {
                 writer: Some(writer_thread),
             })),
             spool,
+            client,
         })
     }
 
@@ -351,13 +366,30 @@ impl Logger {
         Ok(())
     }
 
-    /// Spools an entry and waits until it is on disk.
+    /// Spools an entry, its free text redacted, and waits until it is on disk.
     pub async fn log_entry(&self, entry: Entry) -> Result<()> {
-        let encoded = Encoded::new(&entry)?;
+        let (encoded, counts) = self.encode(entry)?;
         self.reserve(encoded.bytes, true).await?;
         let (ack, on_disk) = oneshot::channel();
         self.send(encoded.into_request(Some(ack))).await?;
-        on_disk.await.map_err(|_| stopped())?
+        on_disk.await.map_err(|_| stopped())??;
+        self.shared.redactions.add(&counts);
+        Ok(())
+    }
+
+    /// The entry redacted, then encoded for the spool, and what was redacted.
+    fn encode(&self, mut entry: Entry) -> Result<(Encoded, Counts)> {
+        let redactor = self.client.redactor();
+        let mut counts = Counts::default();
+        if !redactor.is_off() {
+            if let Some(interaction) = &mut entry.interaction {
+                counts += redactor.redact_interaction(interaction);
+            }
+            if let Some(escalation) = &mut entry.escalation {
+                counts += redactor.redact_escalation(escalation);
+            }
+        }
+        Ok((Encoded::new(&entry)?, counts))
     }
 
     /// Hands an interaction to the in-memory buffer and returns at once; it reaches the
@@ -369,9 +401,9 @@ impl Logger {
         })
     }
 
-    /// [`log_nowait`](Self::log_nowait) for any entry.
+    /// [`log_nowait`](Self::log_nowait) for any entry (its free text redacted first).
     pub fn log_entry_nowait(&self, entry: Entry) -> Result<()> {
-        let encoded = Encoded::new(&entry)?;
+        let (encoded, counts) = self.encode(entry)?;
         let bytes = encoded.bytes;
         if !self.shared.try_reserve(bytes) {
             return Err(self.full());
@@ -379,6 +411,7 @@ impl Logger {
         match self.requests.try_send(encoded.into_request(None)) {
             Ok(()) => {
                 self.shared.logged.fetch_add(1, Ordering::Relaxed);
+                self.shared.redactions.add(&counts);
                 Ok(())
             }
             Err(e) => {
@@ -476,6 +509,7 @@ impl Logger {
             depth: self.shared.reserved_records.load(Ordering::Acquire),
             oldest_age_ms: oldest.map(spool::age_ms),
             last_error: self.shared.last_error(),
+            redactions: self.shared.redactions.get(),
         })
     }
 

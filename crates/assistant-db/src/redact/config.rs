@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::config::Secret;
 use crate::redact::Kind;
+use crate::secret::Secret;
 
 /// Environment variable holding the key of the `hash` policy.
 pub const HASH_KEY_VAR: &str = "ASSISTANT_DB_REDACT_HASH_KEY";
@@ -140,9 +140,10 @@ impl RedactionConfig {
         Self::default()
     }
 
-    /// Reads the process environment, then `.env` (found in this or a parent directory).
+    /// Reads the process environment, then `.env` in the working directory (never a
+    /// parent directory's, as [`Config`](crate::Config) reads it).
     pub fn from_env() -> Result<Self, crate::Error> {
-        let dotenv: HashMap<String, String> = match dotenvy::dotenv_iter() {
+        let dotenv: HashMap<String, String> = match dotenvy::from_path_iter(".env") {
             Ok(iter) => iter
                 .collect::<Result<_, _>>()
                 .map_err(|e| crate::Error::Config(format!(".env cannot be read: {e}")))?,

@@ -38,6 +38,9 @@ pub struct Finding<'r> {
 #[derive(Clone)]
 pub struct Redactor {
     config: RedactionConfig,
+    /// Every built-in kind is `off` and there is no user rule: nothing is ever changed,
+    /// so nothing is searched.
+    off: bool,
     mac: Option<Hmac<Sha256>>,
     email: Regex,
     main: Regex,
@@ -89,8 +92,13 @@ impl Redactor {
         ))
         .expect("the built-in patterns compile");
         let rules = user_rules(config)?;
+        let off = rules.is_none()
+            && Kind::BUILT_IN
+                .iter()
+                .all(|k| config.policy(*k) == Policy::Off);
         Ok(Redactor {
             config: config.clone(),
+            off,
             mac,
             email,
             main,
@@ -103,6 +111,11 @@ impl Redactor {
         &self.config
     }
 
+    /// True when this engine never changes a text: every kind `off`, no user rule.
+    pub fn is_off(&self) -> bool {
+        self.off
+    }
+
     /// `text` with every value redacted as its policy says; borrowed when nothing changed.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut counts = Counts::default();
@@ -111,6 +124,9 @@ impl Redactor {
 
     /// Like [`redact`](Self::redact), adding what was redacted to `counts`.
     pub fn redact_counting<'t>(&self, text: &'t str, counts: &mut Counts) -> Cow<'t, str> {
+        if self.off {
+            return Cow::Borrowed(text);
+        }
         let findings = self.find(text);
         let mut changed = findings
             .iter()
@@ -209,6 +225,60 @@ impl Redactor {
         counts
     }
 
+    /// A redacted copy of an interaction, adding what was redacted to `counts`; `None`
+    /// when nothing in it is redacted, so a clean record is never copied.
+    pub fn redacted_interaction(
+        &self,
+        row: &Interaction,
+        counts: &mut Counts,
+    ) -> Option<Interaction> {
+        let mut found = Counts::default();
+        let query = self.redact_counting(row.user_query.as_ref(), &mut found);
+        let classification = self.redact_optional(&row.classification_reason, &mut found);
+        let escalation = self.redact_optional(&row.escalation_reason, &mut found);
+        let response = self.redact_optional(&row.response_text, &mut found);
+        if found.is_empty() {
+            return None;
+        }
+        *counts += found;
+        let mut copy = row.clone();
+        replace(&mut copy.user_query, query);
+        for (field, redacted) in [
+            (&mut copy.classification_reason, classification),
+            (&mut copy.escalation_reason, escalation),
+            (&mut copy.response_text, response),
+        ] {
+            if let (Some(field), Some(redacted)) = (field, redacted) {
+                replace(field, redacted);
+            }
+        }
+        Some(copy)
+    }
+
+    /// A redacted copy of an escalation, adding what was redacted to `counts`; `None`
+    /// when nothing in it is redacted.
+    pub fn redacted_escalation(&self, row: &Escalation, counts: &mut Counts) -> Option<Escalation> {
+        let mut found = Counts::default();
+        let reason = self.redact_counting(row.escalation_reason.as_ref(), &mut found);
+        if found.is_empty() {
+            return None;
+        }
+        *counts += found;
+        let mut copy = row.clone();
+        replace(&mut copy.escalation_reason, reason);
+        Some(copy)
+    }
+
+    fn redact_optional<'t>(
+        &self,
+        field: &'t Option<crate::model::Text>,
+        counts: &mut Counts,
+    ) -> Option<Cow<'t, str>> {
+        field
+            .as_ref()
+            .map(|text| self.redact_counting(text.as_ref(), counts))
+    }
+
     fn redact_field<T>(&self, field: &mut T, counts: &mut Counts)
     where
         T: AsRef<str> + TryFrom<String>,
@@ -217,11 +287,7 @@ impl Redactor {
             Cow::Borrowed(_) => return,
             Cow::Owned(text) => text,
         };
-        // Tokens are never blank and hold no NUL, so the field's rules still hold; should
-        // that ever fail, the whole field is replaced rather than kept in clear.
-        if let Ok(value) = T::try_from(redacted).or_else(|_| T::try_from("[REDACTED]".to_owned())) {
-            *field = value;
-        }
+        replace(field, Cow::Owned(redacted));
     }
 
     /// IBANs, runs of digits and earlier tokens in `gap` of `text`.
@@ -312,6 +378,18 @@ impl Redactor {
                 let _ = write!(out, "[{}]", kind.label());
             }
         }
+    }
+}
+
+/// Puts a redacted text in a field; a borrowed one is the field's own text, unchanged.
+fn replace<T: TryFrom<String>>(field: &mut T, redacted: Cow<'_, str>) {
+    let Cow::Owned(redacted) = redacted else {
+        return;
+    };
+    // Tokens are never blank and hold no NUL, so the field's rules still hold; should
+    // that ever fail, the whole field is replaced rather than kept in clear.
+    if let Ok(value) = T::try_from(redacted).or_else(|_| T::try_from("[REDACTED]".to_owned())) {
+        *field = value;
     }
 }
 
@@ -426,8 +504,8 @@ impl fmt::Debug for Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
     use crate::model::{AssistantMode, Outcome};
+    use crate::secret::Secret;
 
     const KEY: &str = "an example key of at least thirty-two characters";
 
@@ -604,6 +682,49 @@ mod tests {
             "call back on [PHONE]"
         );
         assert_eq!(counts.get(Kind::Phone), 1);
+    }
+
+    #[test]
+    fn copies_are_made_only_of_records_that_change() {
+        let r = masked();
+        let mut counts = Counts::default();
+        let clean = Interaction::new(AssistantMode::Banker, "Wire cut-off?", Outcome::Resolved)
+            .expect("valid");
+        assert_eq!(r.redacted_interaction(&clean, &mut counts), None);
+        let mut dirty = clean.clone();
+        dirty.response_text = Some("Send it to a@b.com".try_into().expect("text"));
+        let copy = r
+            .redacted_interaction(&dirty, &mut counts)
+            .expect("changed");
+        assert_eq!(copy.user_query, dirty.user_query);
+        assert_eq!(
+            copy.response_text.as_ref().map(|t| t.as_str()),
+            Some("Send it to [EMAIL]")
+        );
+        assert_eq!(counts.get(Kind::Email), 1);
+        let mut in_place = dirty.clone();
+        r.redact_interaction(&mut in_place);
+        assert_eq!(in_place, copy, "the copy is what in-place redaction gives");
+
+        let escalation =
+            Escalation::new(clean.id, "human_only", "card 4111111111111111").expect("valid");
+        let copy = r
+            .redacted_escalation(&escalation, &mut counts)
+            .expect("changed");
+        assert_eq!(copy.escalation_reason.as_str(), "card [CARD ••••1111]");
+        assert_eq!(r.redacted_escalation(&copy, &mut counts), None);
+        assert_eq!(counts.total(), 2);
+
+        let off = Redactor::new(&RedactionConfig::new().with_all(Policy::Off)).expect("off");
+        assert!(off.is_off() && !r.is_off());
+        assert_eq!(off.redacted_interaction(&dirty, &mut counts), None);
+        assert!(!Redactor::new(
+            &RedactionConfig::new()
+                .with_all(Policy::Off)
+                .with_rule("X", "x+")
+        )
+        .expect("rule")
+        .is_off());
     }
 
     #[test]

@@ -3,6 +3,9 @@
 use std::fmt;
 use std::iter::Sum;
 use std::ops::{Add, AddAssign};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// A kind of personal or payment data the engine recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -127,6 +130,38 @@ impl Counts {
     }
 }
 
+/// As a JSON object of every kind's name and count, zeros included:
+/// `{"card": 2, "iban": 0, …}`.
+impl Serialize for Counts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(Kind::ALL.len()))?;
+        for (kind, n) in self.iter() {
+            map.serialize_entry(kind.name(), &n)?;
+        }
+        map.end()
+    }
+}
+
+/// [`Counts`] that many threads add to at once, such as a client's or a logger's.
+#[derive(Debug, Default)]
+pub struct SharedCounts([AtomicU64; Kind::ALL.len()]);
+
+impl SharedCounts {
+    /// Adds `counts`.
+    pub fn add(&self, counts: &Counts) {
+        for (slot, n) in self.0.iter().zip(counts.0) {
+            if n > 0 {
+                slot.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The counts so far.
+    pub fn get(&self) -> Counts {
+        Counts(std::array::from_fn(|i| self.0[i].load(Ordering::Relaxed)))
+    }
+}
+
 impl AddAssign for Counts {
     fn add_assign(&mut self, other: Counts) {
         for (mine, theirs) in self.0.iter_mut().zip(other.0) {
@@ -178,5 +213,23 @@ mod tests {
         assert!(!sum.is_empty());
         assert!(Counts::default().is_empty());
         assert_eq!(sum.iter().count(), Kind::ALL.len());
+
+        let shared = SharedCounts::default();
+        shared.add(&sum);
+        shared.add(&a);
+        assert_eq!(shared.get().get(Kind::Card), 5);
+        assert_eq!(shared.get().total(), 6);
+    }
+
+    #[test]
+    fn counts_serialize_as_every_kind_by_name() {
+        let mut counts = Counts::default();
+        counts.record(Kind::Iban);
+        let json = serde_json::to_value(counts).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"card": 0, "iban": 1, "email": 0, "phone": 0, "ssn": 0,
+                               "account": 0, "cvv": 0, "rule": 0})
+        );
     }
 }

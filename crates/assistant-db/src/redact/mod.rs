@@ -12,7 +12,12 @@
 //!
 //! The database-side guard (migration `006_redaction_guard.sql`) masks cards, IBANs and
 //! e-mail addresses with the same rules and tokens for writers that bypass the library.
+//!
+//! Wired in: every write of a [`Client`](crate::Client) and every entry point of the
+//! [`Logger`](crate::logger::Logger) (before the spool) redact with the client's engine;
+//! [`backfill`] redacts rows stored before.
 
+pub mod backfill;
 pub mod config;
 pub mod detect;
 mod engine;
@@ -20,4 +25,4 @@ mod kind;
 
 pub use config::{ConfigError, Policy, RedactionConfig, UserRule};
 pub use engine::{Finding, Redactor};
-pub use kind::{Counts, Kind};
+pub use kind::{Counts, Kind, SharedCounts};

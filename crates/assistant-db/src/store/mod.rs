@@ -13,6 +13,7 @@
 mod decode;
 mod postgres;
 pub mod rest;
+mod texts;
 
 use std::fmt;
 
@@ -37,6 +38,7 @@ use crate::verify::Report;
 
 pub use postgres::PgStore;
 pub use rest::{KeyRole, RestOptions, RestStore};
+pub use texts::{StoredTexts, TextTable, TextWindow};
 
 /// One entry of the logger's spool, as the spec's JSON dicts: an interaction, its
 /// escalation, or both. Written together, atomically.
@@ -140,6 +142,25 @@ pub trait Store: fmt::Debug + Send + Sync {
 
     /// How many stored rows break each rule of the model (`data_quality_report()`).
     async fn data_quality(&self) -> Result<DataReport>;
+
+    /// How many rows of `table` lie in `window`; `None` when the transport cannot count
+    /// them without fetching them.
+    async fn count_texts(&self, table: TextTable, window: &TextWindow) -> Result<Option<u64>>;
+
+    /// Up to `limit` rows of `table` in `window` with an id greater than `after`, in id
+    /// order: their ids and free text.
+    async fn texts_after(
+        &self,
+        table: TextTable,
+        window: &TextWindow,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredTexts>>;
+
+    /// Sets the free-text columns of the given rows (a `None` column is left as it is)
+    /// and nothing else; how many of the rows were found. Writers' triggers fire as for
+    /// any update.
+    async fn rewrite_texts(&self, table: TextTable, rows: &[StoredTexts]) -> Result<u64>;
 
     /// What a retention run with this policy would delete now (`retention_preview`).
     async fn retention_preview(&self, policy: &RetentionPolicy) -> Result<RetentionPreview>;

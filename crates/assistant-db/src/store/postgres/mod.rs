@@ -7,6 +7,7 @@
 
 mod copy;
 mod export;
+mod texts;
 mod tuple;
 mod verify;
 
@@ -17,7 +18,7 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::{decode, EncodedEntry, Staged, Store};
+use super::{decode, EncodedEntry, Staged, Store, StoredTexts, TextTable, TextWindow};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metrics, MetricsFilter};
 use crate::model::{Escalation, Interaction, KnowledgeDocument};
@@ -309,6 +310,24 @@ impl Store for PgStore {
             .fetch_one(&self.pool)
             .await?;
         DataReport::from_value(value)
+    }
+
+    async fn count_texts(&self, table: TextTable, window: &TextWindow) -> Result<Option<u64>> {
+        self.count_window(table, window).await.map(Some)
+    }
+
+    async fn texts_after(
+        &self,
+        table: TextTable,
+        window: &TextWindow,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredTexts>> {
+        self.texts_page(table, window, after, limit).await
+    }
+
+    async fn rewrite_texts(&self, table: TextTable, rows: &[StoredTexts]) -> Result<u64> {
+        self.rewrite(table, rows).await
     }
 
     async fn retention_preview(&self, policy: &RetentionPolicy) -> Result<RetentionPreview> {

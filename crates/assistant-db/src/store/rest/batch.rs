@@ -216,7 +216,7 @@ mod tests {
         use crate::model::{AssistantMode, Outcome};
         let store = RestStore::new(
             "http://127.0.0.1:1",
-            crate::config::Secret::new("k"),
+            crate::secret::Secret::new("k"),
             RestOptions {
                 batch_rows: 5_000,
                 batch_bytes: 64 << 20,

@@ -78,6 +78,11 @@ impl RestStore {
 
     /// Sends `call`, retrying what may pass; the successful response's body.
     pub(super) async fn send(&self, call: &Call<'_>) -> Result<Vec<u8>> {
+        self.send_full(call).await.map(|(_, body)| body)
+    }
+
+    /// [`send`](Self::send), with the successful response's headers.
+    pub(super) async fn send_full(&self, call: &Call<'_>) -> Result<(HeaderMap, Vec<u8>)> {
         let options = &self.inner.options;
         let url = self.url(call)?;
         let mut pauses = ExponentialBuilder::new()
@@ -107,10 +112,11 @@ impl RestStore {
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = retry_after(response.headers());
+                    let headers = response.headers().clone();
                     match response.bytes().await {
                         Ok(body) if status.is_success() => {
                             tracing::debug!(method = %call.method, path = call.path, status = status.as_u16(), attempt, "REST request done");
-                            return Ok(body.to_vec());
+                            return Ok((headers, body.to_vec()));
                         }
                         Ok(body) => (
                             error_from_response(status, &body, call.what, self.inner.role),

@@ -7,8 +7,8 @@ use base64::Engine as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde_json::Value;
 
-use crate::config::Secret;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 /// Which of Supabase's keys a client holds, read from the key itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,7 @@ mod http;
 mod key;
 mod options;
 mod params;
+mod texts;
 mod verify;
 
 use std::fmt;
@@ -40,8 +41,7 @@ use uuid::Uuid;
 use self::batch::Batch;
 use self::http::{to_bytes, Call};
 use self::key::auth_headers;
-use super::{decode, EncodedEntry, Staged, Store};
-use crate::config::Secret;
+use super::{decode, EncodedEntry, Staged, Store, StoredTexts, TextTable, TextWindow};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metrics, MetricsFilter};
 use crate::model::limits::{MAX_CALL_BYTES, MAX_CALL_ROWS};
@@ -55,6 +55,7 @@ use crate::retention::{
     RetentionRun, RetentionStep, SpoolCounts, Via,
 };
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
+use crate::secret::Secret;
 use crate::verify::data::DataReport;
 use crate::verify::Report;
 
@@ -417,6 +418,27 @@ impl Store for RestStore {
             message: format!("data_quality_report answered something other than JSON ({e})"),
         })?;
         DataReport::from_value(value)
+    }
+
+    /// Secret key only.
+    async fn count_texts(&self, table: TextTable, window: &TextWindow) -> Result<Option<u64>> {
+        self.count_window(table, window).await
+    }
+
+    /// Secret key only.
+    async fn texts_after(
+        &self,
+        table: TextTable,
+        window: &TextWindow,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredTexts>> {
+        self.texts_page(table, window, after, limit).await
+    }
+
+    /// Secret key only.
+    async fn rewrite_texts(&self, table: TextTable, rows: &[StoredTexts]) -> Result<u64> {
+        self.rewrite(table, rows).await
     }
 
     /// Secret key only.
