@@ -56,6 +56,10 @@ enum Command {
     Spool(commands::spool::Args),
     /// Serve the metrics dashboard and the HTTP API.
     Serve(commands::serve::Args),
+    /// Delete interactions older than a policy, in short batches; list past runs and erasures.
+    Retention(commands::retention::Args),
+    /// Erase a session's or an interaction's data from the database and this host's spools.
+    Forget(commands::forget::Args),
 }
 
 fn main() -> ExitCode {
@@ -128,7 +132,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         assistant_db::Config::from_env()?.with_database_url(cli.database_url.as_deref())?;
     if matches!(
         cli.command,
-        Command::Local(_) | Command::Demo(_) | Command::Spool(_) | Command::Serve(_)
+        Command::Local(_)
+            | Command::Demo(_)
+            | Command::Spool(_)
+            | Command::Serve(_)
+            | Command::Forget(_)
     ) {
         // These create or read files under the home; others reach it only through the
         // local cluster, which checks for itself.
@@ -148,5 +156,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => commands::demo::run(&config, args).await,
         Command::Spool(args) => commands::spool::run(&config, args).await,
         Command::Serve(args) => commands::serve::run(&config, args).await,
+        Command::Retention(args) => commands::retention::run(&config, args).await,
+        Command::Forget(args) => commands::forget::run(&config, args).await,
     }
 }

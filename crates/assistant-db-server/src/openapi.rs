@@ -6,7 +6,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::FieldError;
-use crate::routes::{escalations, health, interactions, knowledge_documents, metrics, prometheus};
+use crate::routes::{
+    escalations, health, interactions, knowledge_documents, metrics, prometheus, sessions,
+};
 use crate::schemas;
 
 /// The API's OpenAPI description.
@@ -29,6 +31,7 @@ use crate::schemas;
         interactions::post,
         escalations::post,
         knowledge_documents::put,
+        sessions::erase,
         health::healthz,
         prometheus::prometheus,
     ),
@@ -411,6 +414,7 @@ mod tests {
             ("/api/interactions/{id}", "get"),
             ("/api/escalations", "post"),
             ("/api/knowledge-documents", "put"),
+            ("/api/sessions/{id}", "delete"),
             ("/healthz", "get"),
             ("/metrics", "get"),
         ] {

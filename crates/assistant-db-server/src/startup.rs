@@ -8,7 +8,7 @@ use assistant_db::logger::Logger;
 use assistant_db::Client;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -24,7 +24,7 @@ use crate::listen::{self, Limits};
 use crate::middleware::{errors, headers, host};
 use crate::openapi;
 use crate::routes::{
-    escalations, fallback, health, interactions, knowledge_documents, metrics, prometheus,
+    escalations, fallback, health, interactions, knowledge_documents, metrics, prometheus, sessions,
 };
 use crate::state::AppState;
 use crate::telemetry;
@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/interactions/{id}", get(interactions::get_one))
         .route("/api/escalations", post(escalations::post))
         .route("/api/knowledge-documents", put(knowledge_documents::put))
+        .route("/api/sessions/{id}", delete(sessions::erase))
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(prometheus::prometheus))

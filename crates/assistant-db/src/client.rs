@@ -24,6 +24,10 @@ use crate::query::{
     InteractionDetail, InteractionFilter, InteractionQuery, Page, RecentEscalation, Upserted,
     Written, MAX_PAGE_SIZE,
 };
+use crate::retention::{
+    AuditEntry, AuditQuery, DbErasure, ErasureTarget, RetentionPolicy, RetentionPreview,
+    RetentionRun, RetentionStep, RetentionSummary, SpoolCounts, Via, MAX_BATCH,
+};
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
 use crate::store::{EncodedEntry, PgStore, RestOptions, RestStore, Staged, Store};
 use crate::verify::data::DataReport;
@@ -241,6 +245,98 @@ impl Client {
     /// How many stored rows break each rule of the model; see [`DataReport::passed`].
     pub async fn data_quality(&self) -> Result<DataReport> {
         self.store.data_quality().await
+    }
+
+    /// What a retention run with `policy` would delete now; deletes nothing.
+    pub async fn retention_preview(&self, policy: &RetentionPolicy) -> Result<RetentionPreview> {
+        self.store.retention_preview(policy).await
+    }
+
+    /// Opens a retention run (see [`run_retention`](Self::run_retention), which also
+    /// drives it).
+    pub async fn retention_start(
+        &self,
+        policy: &RetentionPolicy,
+        via: Via,
+    ) -> Result<RetentionRun> {
+        self.store.retention_start(policy, via).await
+    }
+
+    /// Deletes one batch of an open run, in its own transaction.
+    pub async fn retention_step(&self, run: i64, batch: u32) -> Result<RetentionStep> {
+        self.store.retention_step(run, batch).await
+    }
+
+    /// Deletes every interaction older than `policy` (with its escalations), `batch`
+    /// rows per transaction, so that writers are never held for more than one short
+    /// batch; calls `progress` after each batch with the run and the totals so far.
+    ///
+    /// Interrupted (an error, a killed process), it has deleted whole batches only, and
+    /// the trail shows the run unfinished with its counts: running it again finishes
+    /// the job. Rows other transactions held locked are left for the next run.
+    pub async fn run_retention(
+        &self,
+        policy: &RetentionPolicy,
+        batch: u32,
+        via: Via,
+        mut progress: impl FnMut(&RetentionRun, &RetentionStep),
+    ) -> Result<RetentionSummary> {
+        if !(1..=MAX_BATCH).contains(&batch) {
+            return Err(ValidationError::new(
+                "batch",
+                format!("must be between 1 and {MAX_BATCH} (got {batch})"),
+            )
+            .into());
+        }
+        let started_at = chrono::Utc::now();
+        let run = self.store.retention_start(policy, via).await?;
+        let mut total = RetentionStep::default();
+        let mut batches = 0;
+        while !total.done {
+            let step = self.store.retention_step(run.run, batch).await?;
+            batches += 1;
+            total = RetentionStep {
+                interactions: total.interactions + step.interactions,
+                escalations: total.escalations + step.escalations,
+                done: step.done,
+            };
+            progress(&run, &total);
+        }
+        Ok(RetentionSummary {
+            run: run.run,
+            policy: policy.to_string(),
+            cutoff: run.cutoff,
+            interactions: total.interactions,
+            escalations: total.escalations,
+            batches,
+            started_at,
+            finished_at: chrono::Utc::now(),
+        })
+    }
+
+    /// Deletes the interactions of a session (or one interaction) and their escalations
+    /// in the database, and records the erasure in the trail with `spool`, what the caller
+    /// removed from this host's spools first. See [`crate::logger::erase`] for the whole
+    /// erasure, spools included.
+    pub async fn erase(
+        &self,
+        target: &ErasureTarget,
+        spool: Option<SpoolCounts>,
+        via: Via,
+    ) -> Result<DbErasure> {
+        self.store.erase(target, spool, via).await
+    }
+
+    /// Entries of the retention and erasure trail, newest first.
+    pub async fn retention_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        if !(1..=1000).contains(&query.page_size()) {
+            return Err(ValidationError::new(
+                "limit",
+                format!("must be between 1 and 1000 (got {})", query.page_size()),
+            )
+            .into());
+        }
+        self.store.retention_log(query).await
     }
 
     /// Every matching interaction, newest first, streamed: over PostgreSQL as one query

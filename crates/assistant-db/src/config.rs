@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::logger::LoggerConfig;
+use crate::retention::RetentionPolicy;
 
 /// Environment variable naming a direct PostgreSQL connection string.
 pub const DATABASE_URL: &str = "DATABASE_URL";
@@ -34,6 +35,9 @@ pub const ASSISTANT_DB_HOME: &str = "ASSISTANT_DB_HOME";
 pub const ASSISTANT_DB_SPOOL: &str = "ASSISTANT_DB_SPOOL";
 /// Environment variable giving the days a dead letter is kept before it is deleted.
 pub const ASSISTANT_DB_DEAD_LETTER_DAYS: &str = "ASSISTANT_DB_DEAD_LETTER_DAYS";
+/// Environment variable giving the retention policy (`400d`): how old interactions get
+/// before `serve` deletes them (daily) and `retention run` does by default.
+pub const ASSISTANT_DB_RETENTION: &str = "ASSISTANT_DB_RETENTION";
 
 /// The longest [`ASSISTANT_DB_DEAD_LETTER_DAYS`] accepted (a hundred years).
 const MAX_DEAD_LETTER_DAYS: u32 = 36_500;
@@ -172,6 +176,9 @@ pub struct Config {
     /// `ASSISTANT_DB_DEAD_LETTER_DAYS`: how long the logger keeps a record the database
     /// refused for good, counted from its refusal (default 30 days).
     pub dead_letter_ttl: Duration,
+    /// `ASSISTANT_DB_RETENTION`: delete interactions older than this (none by default:
+    /// nothing is deleted unless a policy is set).
+    pub retention: Option<RetentionPolicy>,
 }
 
 impl fmt::Debug for Config {
@@ -190,6 +197,7 @@ impl fmt::Debug for Config {
             .field("home", &self.home)
             .field("spool", &self.spool)
             .field("dead_letter_ttl", &self.dead_letter_ttl)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -239,6 +247,12 @@ impl Config {
                 }
             },
         };
+        let retention = get(ASSISTANT_DB_RETENTION)
+            .map(|raw| {
+                raw.parse::<RetentionPolicy>()
+                    .map_err(|e| Error::Config(format!("{ASSISTANT_DB_RETENTION} {}", e.rule)))
+            })
+            .transpose()?;
         Ok(Config {
             database_url,
             supabase_url,
@@ -247,6 +261,7 @@ impl Config {
             home,
             spool,
             dead_letter_ttl,
+            retention,
         })
     }
 
@@ -650,6 +665,24 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn the_retention_policy_is_read_and_checked() {
+        let policy = |raw: &str| config(&[("HOME", "/h"), ("ASSISTANT_DB_RETENTION", raw)]);
+        assert_eq!(config(&[("HOME", "/h")]).expect("none").retention, None);
+        assert_eq!(
+            policy("400d")
+                .expect("400d")
+                .retention
+                .map(|p| p.interval()),
+            Some("400 days".to_owned())
+        );
+        let err = policy("400").expect_err("no unit").to_string();
+        assert!(
+            err.contains("ASSISTANT_DB_RETENTION") && err.contains("e.g. 400d"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod migrate;
 pub mod model;
 pub mod query;
 pub mod redact;
+pub mod retention;
 pub mod row;
 pub mod store;
 pub mod table;

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod export;
+pub mod forget;
 pub mod import;
 pub mod interactions;
 pub mod local;
@@ -10,6 +11,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod public_metrics;
 pub mod records;
+pub mod retention;
 pub mod schema;
 pub mod serve;
 pub mod spool;

@@ -13,6 +13,7 @@ use assistant_db::config::{Secret, Target};
 use assistant_db::demo::{log_traffic, DemoConfig};
 use assistant_db::logger::Logger;
 use assistant_db::query::InteractionQuery;
+use assistant_db::retention::{RetentionPolicy, Via, DEFAULT_BATCH};
 use assistant_db::{Client, Config};
 use assistant_db_server::config::{
     PublicUrl, TlsFiles, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
@@ -24,6 +25,10 @@ use assistant_db_server::{Server, ServerConfig};
 const DRAIN_ON_SHUTDOWN: Duration = Duration::from_secs(10);
 /// How long `--demo` waits for the database to take the demo traffic.
 const DEMO_FLUSH: Duration = Duration::from_secs(600);
+/// How often retention runs when `ASSISTANT_DB_RETENTION` sets a policy.
+const RETENTION_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+/// How soon a failed retention run is tried again.
+const RETENTION_RETRY: Duration = Duration::from_secs(60 * 60);
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -119,6 +124,14 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         "open to this machine"
     };
     let location = client.location().to_owned();
+    let retention = match config.retention {
+        Some(policy) => {
+            tokio::spawn(retention_daily(client.clone(), policy));
+            format!("interactions older than {policy} are deleted at start and daily")
+        }
+        None => "off (set ASSISTANT_DB_RETENTION, e.g. 400d, to delete old interactions daily)"
+            .to_owned(),
+    };
     let server = Server::bind(settings, client, logger.clone()).await?;
     let url = server.url();
     say(&format!(
@@ -127,6 +140,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
          Database:  {location}\n\
          Reads:     {reads}\n\
          Writes:    {writes}\n\
+         Retention: {retention}\n\
          Stop with Ctrl-C."
     ));
     server.run(shutdown_signal()).await;
@@ -134,6 +148,31 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {e}; the rest stays in the spool and is written on the next start");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs retention now and then once a day (an hour after a failure), saying what it
+/// deleted (counts only). A run that fails has deleted whole batches; the next finishes.
+async fn retention_daily(client: Client, policy: RetentionPolicy) {
+    loop {
+        let pause = match client
+            .run_retention(&policy, DEFAULT_BATCH, Via::Serve, |_, _| {})
+            .await
+        {
+            Ok(summary) => {
+                say(&format!(
+                    "Retention: deleted {} interactions and {} escalations older than {policy} \
+                     (retention log entry {}).",
+                    summary.interactions, summary.escalations, summary.run
+                ));
+                RETENTION_EVERY
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "retention failed; trying again in an hour");
+                RETENTION_RETRY
+            }
+        };
+        tokio::time::sleep(pause).await;
+    }
 }
 
 /// The socket address `text` names: an `IP:port`, or a `host:port` resolved once.

@@ -1,6 +1,6 @@
 //! The JSON API, one module per resource: metrics and interactions to read;
-//! interactions, escalations and knowledge documents to write; health and Prometheus
-//! metrics for operators; and the answer for paths nobody serves.
+//! interactions, escalations and knowledge documents to write; a session to erase;
+//! health and Prometheus metrics for operators; and the answer for paths nobody serves.
 //!
 //! Handlers stay thin: parse the request ([`crate::params`], [`crate::ingest`]), make
 //! one library call, shape the answer. Every failure is an [`crate::error::ApiError`].
@@ -12,6 +12,7 @@ pub mod interactions;
 pub mod knowledge_documents;
 pub mod metrics;
 pub mod prometheus;
+pub mod sessions;
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -9,6 +9,11 @@
 //! line. After a retryable failure the drain lets the other batches finish, backs off,
 //! and reads the spool again from the first entry not yet done: what was stored in the
 //! meantime is no longer there, and the rest is sent again.
+//!
+//! An erasure may remove entries of a batch while it is on its way (see [`super::erase`]).
+//! Once the batch's outcome is known, entries that left the spool that way are deleted
+//! from the database again, whatever of them was stored; a deletion that fails is kept
+//! and retried before the next batch.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesOrdered, StreamExt};
+use serde_json::Value;
 use tokio::sync::watch;
+use uuid::Uuid;
 
 use super::spool::{age_ms, SpoolFile, Spooled};
 use super::writer::Writer;
@@ -78,6 +85,7 @@ impl Drain {
             if self.shared.stopping.load(Ordering::Acquire) {
                 return;
             }
+            settle_owed(&self.client, &self.shared).await;
             if let Err(e) = self.fill(depth).await {
                 self.fail(None, e).await;
                 continue;
@@ -133,6 +141,7 @@ impl Drain {
             self.partial_due = None;
             self.in_flight.push_back(Box::pin(deliver(
                 self.writer.clone(),
+                self.spool.clone(),
                 Arc::clone(&self.shared),
                 self.client.clone(),
                 batch,
@@ -258,35 +267,32 @@ fn advance(done: &mut i64, to: i64) -> bool {
 /// poison ones are dead-lettered.
 async fn deliver(
     writer: Writer,
+    spool: SpoolFile,
     shared: Arc<Shared>,
     client: Client,
     batch: Vec<Spooled>,
 ) -> Outcome {
-    let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+    let Some(last) = batch.last() else {
         return Err((None, Error::Unavailable("empty batch".into())));
     };
     match write(&client, &batch).await {
         Ok(()) => {
-            let bytes = batch.iter().map(Spooled::bytes).sum();
-            finish(
-                &writer,
-                &shared,
-                first.seq,
-                last.seq,
-                batch.len() as u64,
-                bytes,
-            )
-            .await
-            .map_err(|e| (None, e))?;
+            finish(&writer, &shared, &client, &batch)
+                .await
+                .map_err(|e| (None, e))?;
             return Ok(last.seq);
         }
-        Err(e) if !is_record_error(&e) => return Err((None, e)),
+        Err(e) if !is_record_error(&e) => {
+            // The write may have been stored all the same (an answer lost on the way).
+            undo_erased(&spool, &shared, &client, &batch).await;
+            return Err((None, e));
+        }
         Err(_) => {} // Find the poison entries one by one below.
     }
     let mut done = None;
-    for entry in &batch {
+    for (n, entry) in batch.iter().enumerate() {
         match write(&client, std::slice::from_ref(entry)).await {
-            Ok(()) => finish(&writer, &shared, entry.seq, entry.seq, 1, entry.bytes())
+            Ok(()) => finish(&writer, &shared, &client, std::slice::from_ref(entry))
                 .await
                 .map_err(|e| (done, e))?,
             Err(e) if is_record_error(&e) => {
@@ -298,7 +304,10 @@ async fn deliver(
                 shared.dead.fetch_add(1, Ordering::Relaxed);
                 shared.release(1, entry.bytes());
             }
-            Err(e) => return Err((done, e)),
+            Err(e) => {
+                undo_erased(&spool, &shared, &client, &batch[n..]).await;
+                return Err((done, e));
+            }
         }
         done = Some(entry.seq);
     }
@@ -318,18 +327,107 @@ async fn write(client: &Client, entries: &[Spooled]) -> Result<()> {
     Ok(())
 }
 
+/// Removes delivered entries from the spool and counts them; deletes again from the
+/// database those an erasure removed while they were in flight.
 async fn finish(
     writer: &Writer,
     shared: &Shared,
-    first: i64,
-    last: i64,
-    records: u64,
-    bytes: u64,
+    client: &Client,
+    entries: &[Spooled],
 ) -> Result<()> {
-    writer.remove(first, last).await?;
-    shared.stored.fetch_add(records, Ordering::Relaxed);
+    let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+        return Ok(());
+    };
+    let records = entries.len() as u64;
+    let erased = writer.remove(first.seq, last.seq, records).await?;
+    let bytes = entries.iter().map(Spooled::bytes).sum();
+    shared
+        .stored
+        .fetch_add(records - erased.len() as u64, Ordering::Relaxed);
     shared.release(records, bytes);
+    if !erased.is_empty() {
+        let taken: Vec<&Spooled> = entries.iter().filter(|e| erased.contains(&e.seq)).collect();
+        delete_again(client, shared, &taken).await;
+    }
     Ok(())
+}
+
+/// After a failed write of `entries` (which may have been stored nonetheless): deletes
+/// again those an erasure removed from the spool meanwhile.
+async fn undo_erased(spool: &SpoolFile, shared: &Shared, client: &Client, entries: &[Spooled]) {
+    let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+        return;
+    };
+    match spool.erased_between(first.seq, last.seq).await {
+        Ok(erased) if erased.is_empty() => {}
+        Ok(erased) => {
+            let taken: Vec<&Spooled> = entries.iter().filter(|e| erased.contains(&e.seq)).collect();
+            delete_again(client, shared, &taken).await;
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the spool's erasure notes"),
+    }
+}
+
+/// Deletes from the database the interactions of erased entries (for an escalation
+/// alone, its interaction, which the erasure also covered); what fails is owed.
+async fn delete_again(client: &Client, shared: &Shared, entries: &[&Spooled]) {
+    let ids: Vec<Uuid> = entries.iter().filter_map(|e| interaction_of(e)).collect();
+    let mut owed = Vec::new();
+    for id in ids {
+        if let Err(e) = client.delete_interaction(id).await {
+            tracing::warn!(error = %e, "cannot delete an erased entry from the database yet; retrying");
+            owed.push(id);
+        }
+    }
+    tracing::info!(
+        entries = entries.len(),
+        "deleted again what the database stored of entries erased while on their way"
+    );
+    if !owed.is_empty() {
+        if let Ok(mut list) = shared.owed.lock() {
+            list.extend(owed);
+        }
+    }
+}
+
+/// Retries the deletions that failed before; keeps those that fail again.
+async fn settle_owed(client: &Client, shared: &Shared) {
+    let owed: Vec<Uuid> = match shared.owed.lock() {
+        Ok(mut list) if !list.is_empty() => std::mem::take(&mut *list),
+        _ => return,
+    };
+    let mut still = Vec::new();
+    for id in owed {
+        match client.delete_interaction(id).await {
+            Ok(_) => {}
+            // This key may not delete: retrying cannot help (nor can it be said which
+            // interaction without naming it in the log).
+            Err(Error::PermissionDenied(_)) => {
+                tracing::error!("the logger's key may not delete an erased interaction it stored; run `assistant-db forget` again with the secret key");
+            }
+            Err(_) => still.push(id),
+        }
+    }
+    if !still.is_empty() {
+        if let Ok(mut list) = shared.owed.lock() {
+            list.extend(still);
+        }
+    }
+}
+
+/// The interaction an entry wrote: its own, or for an escalation alone the one it names.
+fn interaction_of(entry: &Spooled) -> Option<Uuid> {
+    let (json, key) = match (&entry.interaction, &entry.escalation) {
+        (Some(interaction), _) => (interaction, "id"),
+        (None, Some(escalation)) => (escalation, "interaction_id"),
+        (None, None) => return None,
+    };
+    serde_json::from_str::<Value>(json)
+        .ok()?
+        .get(key)?
+        .as_str()?
+        .parse()
+        .ok()
 }
 
 /// True when retrying cannot help until someone fixes the setup: a key the server

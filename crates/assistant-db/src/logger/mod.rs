@@ -24,6 +24,7 @@
 //! gone still hold (see [`slots`]).
 
 mod drain;
+pub mod erase;
 pub mod slots;
 mod spool;
 mod writer;
@@ -182,6 +183,9 @@ struct Shared {
     flushing: AtomicU64,
     last_error: std::sync::Mutex<Option<String>>,
     stopping: AtomicBool,
+    /// Interactions to delete again from the database: stored from entries an erasure
+    /// removed while they were in flight, whose deletion has not succeeded yet.
+    owed: std::sync::Mutex<Vec<uuid::Uuid>>,
 }
 
 impl Shared {
@@ -252,6 +256,7 @@ impl Logger {
             flushing: AtomicU64::new(0),
             last_error: std::sync::Mutex::new(None),
             stopping: AtomicBool::new(false),
+            owed: std::sync::Mutex::new(Vec::new()),
             config,
         });
         let (requests, receiver) = mpsc::channel(shared.config.buffer.max(1));

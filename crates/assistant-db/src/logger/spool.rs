@@ -39,6 +39,9 @@ use crate::files::{self, PRIVATE_DIR};
 /// The tables, created on first use. `AUTOINCREMENT` keeps sequence numbers growing even
 /// when the queue empties, so that the dead-letter table (keyed by them) never sees one
 /// twice, and so that `assistant-db spool retry` may append while a logger runs.
+/// `erased` holds the sequence numbers of entries an erasure removed (no content): a
+/// running logger that had read one of them before deletes it from the database again
+/// once it is stored (see [`super::erase`]).
 pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS spool (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         logged_at_ms INTEGER NOT NULL,
@@ -53,7 +56,9 @@ pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS spool (
         escalation TEXT);
     CREATE TABLE IF NOT EXISTS meta (
         key TEXT PRIMARY KEY,
-        value INTEGER NOT NULL);";
+        value INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS erased (
+        seq INTEGER PRIMARY KEY);";
 
 /// The `meta` key counting dead letters deleted for their age.
 const DEAD_EXPIRED: &str = "dead_expired";
@@ -352,6 +357,19 @@ impl SpoolFile {
         .await
     }
 
+    /// Sequence numbers in `first..=last` that an erasure removed (see [`super::erase`]).
+    pub(super) async fn erased_between(&self, first: i64, last: i64) -> Result<Vec<i64>> {
+        self.read(move |c| {
+            let mut statement =
+                c.prepare_cached("SELECT seq FROM erased WHERE seq BETWEEN ?1 AND ?2")?;
+            let seqs = statement
+                .query_map(params![first, last], |r| r.get(0))?
+                .collect();
+            seqs
+        })
+        .await
+    }
+
     /// Up to `limit` waiting entries after sequence number `after`, oldest first.
     pub(super) async fn fetch(&self, after: i64, limit: usize) -> Result<Vec<Spooled>> {
         self.read(move |c| {
@@ -368,6 +386,29 @@ impl SpoolFile {
             rows.collect()
         })
         .await
+    }
+}
+
+/// Opens an existing spool for an erasure, on a connection of its own whose commits are
+/// synced (an erasure lost in a crash would bring the entries back) and whose deletions
+/// overwrite the deleted content (`secure_delete`).
+pub(super) fn open_for_erasure(path: &Path) -> Result<Connection> {
+    files::refuse_symlink(path, "the spool")?;
+    prepare(path, false)?;
+    let conn = open_connection(path, Durability::Synced)?;
+    conn.execute_batch(SCHEMA).map_err(spool_error)?;
+    conn.pragma_update(None, "secure_delete", "ON")
+        .map_err(spool_error)?;
+    Ok(conn)
+}
+
+/// Whether a logger holds the spool's lock (is draining it) right now.
+pub(super) fn logger_holds(path: &Path) -> bool {
+    let lock_path = path.with_extension("lock");
+    match File::open(&lock_path) {
+        // Taken and dropped at once: a probe, not a claim.
+        Ok(file) => file.try_lock().is_err(),
+        Err(_) => false,
     }
 }
 
@@ -507,7 +548,7 @@ fn holds_only_spools(dir: &Path, spool: &Path) -> bool {
 }
 
 /// `local.db`, `pg-0123456789abcdef-2.db-wal`, `rest-….lock` and the like.
-fn is_default_spool_file(name: &str) -> bool {
+pub(super) fn is_default_spool_file(name: &str) -> bool {
     let hashed = |stem: &str, prefix: &str| {
         stem.strip_prefix(prefix)
             .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))

@@ -48,11 +48,13 @@ pub(super) enum Request {
     },
     /// Reply with the sequence number of the last entry appended so far.
     Marker { reply: oneshot::Sender<i64> },
-    /// Remove the entries in `first..=last` (the database has them).
+    /// Remove the entries in `first..=last` (the database has them), of which there
+    /// should be `expected`; the reply names those an erasure removed meanwhile.
     Remove {
         first: i64,
         last: i64,
-        reply: oneshot::Sender<Result<()>>,
+        expected: u64,
+        reply: oneshot::Sender<Result<Vec<i64>>>,
     },
     /// Move an entry to the dead-letter table with the database's reason.
     Bury {
@@ -94,11 +96,20 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Removes delivered entries `first..=last`.
-    pub async fn remove(&self, first: i64, last: i64) -> Result<()> {
+    /// Removes delivered entries `first..=last`, `expected` of them; returns the
+    /// sequence numbers of those an erasure removed before (see [`super::erase`]).
+    pub async fn remove(&self, first: i64, last: i64, expected: u64) -> Result<Vec<i64>> {
         let (reply, done) = oneshot::channel();
-        self.call(Request::Remove { first, last, reply }, done)
-            .await?
+        self.call(
+            Request::Remove {
+                first,
+                last,
+                expected,
+                reply,
+            },
+            done,
+        )
+        .await?
     }
 
     /// Moves entry `seq` to the dead-letter table.
@@ -132,6 +143,10 @@ pub(super) async fn start(
     let thread = std::thread::Builder::new()
         .name("assistant-db-spool".into())
         .spawn(move || {
+            // Nothing is in flight yet: what erasures noted for an earlier logger is moot.
+            if let Err(e) = conn.execute("DELETE FROM erased", []) {
+                tracing::warn!(error = %e, "cannot clear the spool's erasure notes");
+            }
             expire(&conn, &shared);
             if let Err(e) = make_room_in_the_wal(&conn, Path::new(&wal)) {
                 tracing::warn!(error = %e, "cannot make room in the spool's WAL");
@@ -295,12 +310,20 @@ impl Checkpoints {
     }
 }
 
-/// Writes a group in one transaction; returns the sequence numbers given to its
-/// appends, in order.
-fn commit(conn: &mut Connection, group: &[Request]) -> Result<Vec<i64>> {
+/// What a group's transaction did: the sequence numbers given to its appends, and for
+/// each removal the entries an erasure had taken first, in order.
+#[derive(Debug, Default)]
+struct Committed {
+    seqs: Vec<i64>,
+    erased: Vec<Vec<i64>>,
+}
+
+/// Writes a group in one transaction.
+fn commit(conn: &mut Connection, group: &[Request]) -> Result<Committed> {
     let now = now_ms();
     let tx = conn.transaction().map_err(spool_error)?;
     let mut seqs = Vec::new();
+    let mut erased = Vec::new();
     for request in group {
         match request {
             Request::Append {
@@ -315,10 +338,23 @@ fn commit(conn: &mut Connection, group: &[Request]) -> Result<Vec<i64>> {
                 .map_err(spool_error)?;
                 seqs.push(tx.last_insert_rowid());
             }
-            Request::Remove { first, last, .. } => {
-                tx.prepare_cached("DELETE FROM spool WHERE seq BETWEEN ?1 AND ?2")
+            Request::Remove {
+                first,
+                last,
+                expected,
+                ..
+            } => {
+                let removed = tx
+                    .prepare_cached("DELETE FROM spool WHERE seq BETWEEN ?1 AND ?2")
                     .and_then(|mut s| s.execute(params![first, last]))
                     .map_err(spool_error)?;
+                // Fewer than were sent: an erasure took some while they were in flight.
+                let taken = if (removed as u64) < *expected {
+                    erased_between(&tx, *first, *last).map_err(spool_error)?
+                } else {
+                    Vec::new()
+                };
+                erased.push(taken);
             }
             Request::Bury { seq, error, .. } => {
                 tx.execute(
@@ -336,16 +372,26 @@ fn commit(conn: &mut Connection, group: &[Request]) -> Result<Vec<i64>> {
         }
     }
     tx.commit().map_err(spool_error)?;
-    Ok(seqs)
+    Ok(Committed { seqs, erased })
+}
+
+/// The erasure notes in `first..=last`, taken off the table: the drain now knows them.
+fn erased_between(conn: &Connection, first: i64, last: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut statement =
+        conn.prepare_cached("DELETE FROM erased WHERE seq BETWEEN ?1 AND ?2 RETURNING seq")?;
+    let seqs = statement
+        .query_map(params![first, last], |r| r.get(0))?
+        .collect();
+    seqs
 }
 
 /// Answers every request of a group with the outcome of its commit.
-fn answer(group: Vec<Request>, committed: Result<Vec<i64>>, shared: &Shared, appended: &mut i64) {
+fn answer(group: Vec<Request>, committed: Result<Committed>, shared: &Shared, appended: &mut i64) {
     let failure = committed.as_ref().err().map(|e| match e {
         Error::Spool(detail) => detail.clone(),
         other => other.to_string(),
     });
-    if let Ok(Some(&last)) = committed.as_ref().map(|seqs| seqs.last()) {
+    if let Ok(Some(&last)) = committed.as_ref().map(|c| c.seqs.last()) {
         *appended = last;
         shared.appended.fetch_max(last, Ordering::AcqRel);
         shared.work.notify_one();
@@ -354,7 +400,8 @@ fn answer(group: Vec<Request>, committed: Result<Vec<i64>>, shared: &Shared, app
         tracing::error!(error = %e, "cannot write to the spool");
         shared.set_error(Some(format!("spool: {e}")));
     }
-    let fail = |e: &str| Err(Error::Spool(format!("cannot be written: {e}")));
+    let fail = |e: &str| Error::Spool(format!("cannot be written: {e}"));
+    let mut erased = committed.map(|c| c.erased.into_iter()).unwrap_or_default();
     for request in group {
         match request {
             Request::Append {
@@ -369,7 +416,7 @@ fn answer(group: Vec<Request>, committed: Result<Vec<i64>>, shared: &Shared, app
                     shared.release(1, bytes as u64);
                     match ack {
                         Some(ack) => {
-                            let _ = ack.send(fail(e));
+                            let _ = ack.send(Err(fail(e)));
                         }
                         // Nobody waits for this one: count it, so `flush` and the
                         // counters say that it was not spooled.
@@ -381,9 +428,15 @@ fn answer(group: Vec<Request>, committed: Result<Vec<i64>>, shared: &Shared, app
                     let _ = ack.send(Ok(()));
                 }
             }
-            Request::Remove { reply, .. } | Request::Bury { reply, .. } => {
+            Request::Remove { reply, .. } => {
                 let _ = reply.send(match &failure {
-                    Some(e) => fail(e),
+                    Some(e) => Err(fail(e)),
+                    None => Ok(erased.next().unwrap_or_default()),
+                });
+            }
+            Request::Bury { reply, .. } => {
+                let _ = reply.send(match &failure {
+                    Some(e) => Err(fail(e)),
                     None => Ok(()),
                 });
             }

@@ -42,6 +42,18 @@ pub(crate) fn detail(interaction: Value, escalations: Value) -> Result<Interacti
     })
 }
 
+/// The JSON a function of ours returned, as `T`; `what` names the function.
+pub(crate) fn answer<T: DeserializeOwned>(value: Value, what: &str) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| Error::Database {
+        code: None,
+        message: format!(
+            "{what} answered something unexpected at `{}`: {} (is migration 008 applied?)",
+            e.path(),
+            e.inner()
+        ),
+    })
+}
+
 /// The object `log_interactions` returns: `{"interactions": n, "escalations": m}`.
 pub(crate) fn written(counts: &Value) -> Result<Written> {
     let count = |key: &str| {

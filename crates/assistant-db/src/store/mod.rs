@@ -27,6 +27,10 @@ use crate::query::{
     InteractionDetail, InteractionFilter, InteractionQuery, Page, RecentEscalation, Upserted,
     Written, MAX_PAGE_SIZE,
 };
+use crate::retention::{
+    AuditEntry, AuditQuery, DbErasure, ErasureTarget, RetentionPolicy, RetentionPreview,
+    RetentionRun, RetentionStep, SpoolCounts, Via,
+};
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
 use crate::verify::data::DataReport;
 use crate::verify::Report;
@@ -136,6 +140,28 @@ pub trait Store: fmt::Debug + Send + Sync {
 
     /// How many stored rows break each rule of the model (`data_quality_report()`).
     async fn data_quality(&self) -> Result<DataReport>;
+
+    /// What a retention run with this policy would delete now (`retention_preview`).
+    async fn retention_preview(&self, policy: &RetentionPolicy) -> Result<RetentionPreview>;
+
+    /// Opens a retention run, fixing its cutoff and recording it in the trail
+    /// (`retention_start`).
+    async fn retention_start(&self, policy: &RetentionPolicy, via: Via) -> Result<RetentionRun>;
+
+    /// Deletes one batch of a run in its own transaction (`retention_step`).
+    async fn retention_step(&self, run: i64, batch: u32) -> Result<RetentionStep>;
+
+    /// Deletes a session's or an interaction's rows and records the erasure with the
+    /// spool counts given (`erase_customer_data`).
+    async fn erase(
+        &self,
+        target: &ErasureTarget,
+        spool: Option<SpoolCounts>,
+        via: Via,
+    ) -> Result<DbErasure>;
+
+    /// Entries of the retention and erasure trail, newest first (`retention_log`).
+    async fn retention_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
 }
 
 /// Every interaction matching `filter`, newest first, fetched [`MAX_PAGE_SIZE`] rows at

@@ -25,6 +25,10 @@ use crate::query::{
     Condition, Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page,
     RecentEscalation, Upserted, Written,
 };
+use crate::retention::{
+    AuditEntry, AuditQuery, DbErasure, ErasureTarget, RetentionPolicy, RetentionPreview,
+    RetentionRun, RetentionStep, SpoolCounts, Via,
+};
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
 use crate::verify::data::DataReport;
 use crate::verify::Report;
@@ -297,6 +301,62 @@ impl Store for PgStore {
             .fetch_one(&self.pool)
             .await?;
         DataReport::from_value(value)
+    }
+
+    async fn retention_preview(&self, policy: &RetentionPolicy) -> Result<RetentionPreview> {
+        let answer: Value = sqlx::query_scalar("SELECT public.retention_preview($1::interval)")
+            .bind(policy.interval())
+            .fetch_one(&self.pool)
+            .await?;
+        decode::answer(answer, "retention_preview")
+    }
+
+    async fn retention_start(&self, policy: &RetentionPolicy, via: Via) -> Result<RetentionRun> {
+        let answer: Value = sqlx::query_scalar("SELECT public.retention_start($1::interval, $2)")
+            .bind(policy.interval())
+            .bind(via.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        decode::answer(answer, "retention_start")
+    }
+
+    async fn retention_step(&self, run: i64, batch: u32) -> Result<RetentionStep> {
+        let answer: Value = sqlx::query_scalar("SELECT public.retention_step($1, $2)")
+            .bind(run)
+            .bind(i32::try_from(batch).unwrap_or(i32::MAX))
+            .fetch_one(&self.pool)
+            .await?;
+        decode::answer(answer, "retention_step")
+    }
+
+    async fn erase(
+        &self,
+        target: &ErasureTarget,
+        spool: Option<SpoolCounts>,
+        via: Via,
+    ) -> Result<DbErasure> {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let answer: Value =
+            sqlx::query_scalar("SELECT public.erase_customer_data($1, $2, $3, $4, $5)")
+                .bind(target.kind())
+                .bind(target.id())
+                .bind(spool.map(|s| count(s.entries)))
+                .bind(spool.map(|s| count(s.dead_letters)))
+                .bind(via.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        decode::answer(answer, "erase_customer_data")
+    }
+
+    async fn retention_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let (session, interaction) = query.ids();
+        let answer: Value = sqlx::query_scalar("SELECT public.retention_log($1, $2, $3)")
+            .bind(i32::try_from(query.page_size()).unwrap_or(i32::MAX))
+            .bind(session)
+            .bind(interaction)
+            .fetch_one(&self.pool)
+            .await?;
+        decode::answer(answer, "retention_log")
     }
 }
 

@@ -50,6 +50,10 @@ use crate::query::{
     Cursor, InteractionDetail, InteractionFilter, InteractionQuery, Page, RecentEscalation,
     Upserted, Written,
 };
+use crate::retention::{
+    AuditEntry, AuditQuery, DbErasure, ErasureTarget, RetentionPolicy, RetentionPreview,
+    RetentionRun, RetentionStep, SpoolCounts, Via,
+};
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
 use crate::verify::data::DataReport;
 use crate::verify::Report;
@@ -409,6 +413,73 @@ impl Store for RestStore {
         })?;
         DataReport::from_value(value)
     }
+
+    /// Secret key only.
+    async fn retention_preview(&self, policy: &RetentionPolicy) -> Result<RetentionPreview> {
+        let args = serde_json::json!({ "p_older_than": policy.interval() });
+        self.rpc("retention_preview", &args, "previewing retention")
+            .await
+    }
+
+    /// Secret key only.
+    async fn retention_start(&self, policy: &RetentionPolicy, via: Via) -> Result<RetentionRun> {
+        let args = serde_json::json!({ "p_older_than": policy.interval(), "p_via": via.as_str() });
+        self.rpc("retention_start", &args, "starting a retention run")
+            .await
+    }
+
+    /// Secret key only. A retry after a lost answer deletes the next batch instead, which
+    /// the trail counts; the run's end is still found by a short batch.
+    async fn retention_step(&self, run: i64, batch: u32) -> Result<RetentionStep> {
+        let args = serde_json::json!({ "p_run": run, "p_batch": batch });
+        self.rpc(
+            "retention_step",
+            &args,
+            "deleting a batch of old interactions",
+        )
+        .await
+    }
+
+    /// Secret key only. A retry after a lost answer finds nothing more to delete and
+    /// says so; the trail holds both calls.
+    async fn erase(
+        &self,
+        target: &ErasureTarget,
+        spool: Option<SpoolCounts>,
+        via: Via,
+    ) -> Result<DbErasure> {
+        let mut args = serde_json::json!({
+            "p_target": target.kind(),
+            "p_id": target.id(),
+            "p_via": via.as_str(),
+        });
+        if let (Some(spool), Value::Object(fields)) = (spool, &mut args) {
+            fields.insert("p_spool_entries".into(), spool.entries.into());
+            fields.insert("p_spool_dead_letters".into(), spool.dead_letters.into());
+        }
+        self.rpc("erase_customer_data", &args, "erasing customer data")
+            .await
+    }
+
+    /// Secret key only.
+    async fn retention_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let mut args = Map::new();
+        args.insert("p_limit".into(), query.page_size().into());
+        // Absent arguments take their NULL defaults (see `metrics`).
+        let (session, interaction) = query.ids();
+        if let Some(session) = session {
+            args.insert("p_session_id".into(), session.into());
+        }
+        if let Some(interaction) = interaction {
+            args.insert("p_interaction_id".into(), interaction.into());
+        }
+        self.rpc(
+            "retention_log",
+            &Value::Object(args),
+            "reading the retention log",
+        )
+        .await
+    }
 }
 
 /// Rows waiting for [`Staged::commit`], which sends them in one `log` call.
@@ -427,6 +498,18 @@ impl Staged for Staging {
 }
 
 impl RestStore {
+    /// Calls `rpc/<function>` with `args` and decodes its JSON answer.
+    async fn rpc<T: DeserializeOwned>(
+        &self,
+        function: &str,
+        args: &Value,
+        what: &str,
+    ) -> Result<T> {
+        let path = format!("rpc/{function}");
+        let call = Call::new(Method::POST, &path, what).body(to_bytes(args)?);
+        decode::answer(self.json(&call).await?, function)
+    }
+
     /// Sends one request as given, with retries and error mapping; the response body.
     /// For `verify`'s probes, which send what the typed operations never would.
     pub(crate) async fn raw(

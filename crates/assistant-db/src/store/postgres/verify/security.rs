@@ -26,30 +26,75 @@ struct FunctionSpec {
     api: bool,
     /// It runs with its owner's rights.
     definer: bool,
+    /// A procedure that commits: PostgreSQL forbids it SECURITY DEFINER and a SET clause,
+    /// so it must run with its caller's rights and pin no search_path (it names
+    /// everything with its schema instead).
+    commits: bool,
 }
 
 /// The functions in `public` that the migrations create; every function in `assistant_db`
 /// is ours too, callable by its owner only.
-const PUBLIC_FUNCTIONS: [FunctionSpec; 4] = [
+const PUBLIC_FUNCTIONS: [FunctionSpec; 10] = [
     FunctionSpec {
         name: "public.log_interactions(jsonb, jsonb)",
         api: true,
         definer: true,
+        commits: false,
     },
     FunctionSpec {
         name: "public.interaction_metrics(text, timestamp with time zone, timestamp with time zone, text, text, text)",
         api: true,
         definer: true,
+        commits: false,
     },
     FunctionSpec {
         name: "public.upsert_knowledge_documents(jsonb)",
         api: false,
         definer: false,
+        commits: false,
     },
     FunctionSpec {
         name: "public.data_quality_report()",
         api: false,
         definer: true,
+        commits: false,
+    },
+    // Migration 008: retention and erasure, for service_role and the owner.
+    FunctionSpec {
+        name: "public.retention_preview(interval)",
+        api: false,
+        definer: true,
+        commits: false,
+    },
+    FunctionSpec {
+        name: "public.retention_start(interval, text)",
+        api: false,
+        definer: true,
+        commits: false,
+    },
+    FunctionSpec {
+        name: "public.retention_step(bigint, integer)",
+        api: false,
+        definer: true,
+        commits: false,
+    },
+    FunctionSpec {
+        name: "public.erase_customer_data(text, text, bigint, bigint, text)",
+        api: false,
+        definer: true,
+        commits: false,
+    },
+    FunctionSpec {
+        name: "public.retention_log(integer, text, text)",
+        api: false,
+        definer: true,
+        commits: false,
+    },
+    FunctionSpec {
+        name: "public.run_retention(interval, integer, text)",
+        api: false,
+        definer: false,
+        commits: true,
     },
 ];
 
@@ -219,6 +264,15 @@ async fn functions(conn: &mut PgConnection, report: &mut Report) -> Result<()> {
     for spec in &PUBLIC_FUNCTIONS {
         let object = format!("function {}", spec.name);
         match found.iter().find(|f| f.name == spec.name) {
+            Some(function) if spec.commits => {
+                let (ok, detail) = judge_procedure(function);
+                report.push(
+                    Section::Security,
+                    format!("procedure {}", spec.name),
+                    ok,
+                    detail,
+                );
+            }
             Some(function) => {
                 let (ok, detail) = judge(function, spec.api, spec.definer);
                 report.push(Section::Security, object, ok, detail);
@@ -315,6 +369,44 @@ fn judge(function: &FoundFunction, api: bool, definer: bool) -> (bool, String) {
             false,
             format!(
                 "{}; paste migration 005 again (it restores every function of ours)",
+                problems.join("; ")
+            ),
+        )
+    }
+}
+
+/// Whether a procedure that commits is set up as it must be: nobody but its owner may
+/// call it, and it runs with its caller's rights (PostgreSQL refuses COMMIT in a
+/// SECURITY DEFINER procedure or one with a SET clause, such as a pinned search_path).
+fn judge_procedure(function: &FoundFunction) -> (bool, String) {
+    let mut problems = Vec::new();
+    if function.public_execute {
+        problems.push("PUBLIC may execute it".to_owned());
+    }
+    if !function.callers.is_empty() {
+        problems.push(format!("{} may execute it", function.callers.join(" and ")));
+    }
+    if function.definer {
+        problems.push("SECURITY DEFINER, which forbids its COMMITs".to_owned());
+    }
+    if !function.config.is_empty() {
+        problems.push(format!(
+            "{} set on it, which forbids its COMMITs",
+            function.config.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        (
+            true,
+            "PUBLIC, anon and authenticated may not execute it; SECURITY INVOKER, no SET \
+             clause (it commits between batches and names everything with its schema)"
+                .to_owned(),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "{}; paste migration 008 again (it restores the procedure)",
                 problems.join("; ")
             ),
         )
