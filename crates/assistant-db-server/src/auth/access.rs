@@ -3,6 +3,7 @@
 
 use assistant_db::config::Secret;
 use axum::http::{header, HeaderMap, Method};
+use subtle::ConstantTimeEq;
 
 use crate::error::Denied;
 
@@ -94,7 +95,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 
 /// Compares in time that depends only on the lengths, not on where the bytes differ.
 fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -49,8 +50,8 @@ struct Drain {
     /// Every entry up to here has been read into a batch (done or in flight).
     cursor: i64,
     in_flight: FuturesOrdered<Delivery>,
-    /// Consecutive failed attempts, for the backoff.
-    attempt: u32,
+    /// The pauses between consecutive failed attempts; reset by a success.
+    pauses: Option<ExponentialBackoff>,
     /// When the oldest unread entry of a partial batch is due, once looked up.
     partial_due: Option<Instant>,
 }
@@ -72,7 +73,7 @@ pub(super) async fn drain_loop(
         done,
         cursor,
         in_flight: FuturesOrdered::new(),
-        attempt: 0,
+        pauses: None,
         partial_due: None,
     };
     drain.run().await;
@@ -177,7 +178,7 @@ impl Drain {
     async fn settle(&mut self, outcome: Outcome) -> bool {
         match outcome {
             Ok(last) => {
-                self.attempt = 0;
+                self.pauses = None;
                 self.shared.set_error(None);
                 if self.in_flight.is_empty() {
                     self.acknowledge_idle();
@@ -239,17 +240,20 @@ impl Drain {
         }
     }
 
-    /// Sleeps for an exponentially growing, jittered delay (in [d/2, d]).
+    /// Sleeps for an exponentially growing, jittered delay, from the configured least to
+    /// the configured most, for as long as the failures go on.
     async fn backoff(&mut self) {
         let config = &self.shared.config;
-        let base = config
-            .min_backoff
-            .saturating_mul(1u32 << self.attempt.min(16));
-        let ceiling = base.min(config.max_backoff);
-        self.attempt = self.attempt.saturating_add(1);
-        let half = ceiling / 2;
-        let jitter = half.mul_f64(rand::random::<f64>());
-        tokio::time::sleep(half + jitter).await;
+        let pauses = self.pauses.get_or_insert_with(|| {
+            ExponentialBuilder::new()
+                .with_min_delay(config.min_backoff)
+                .with_max_delay(config.max_backoff)
+                .without_max_times()
+                .with_jitter()
+                .build()
+        });
+        let pause = pauses.next().unwrap_or(config.max_backoff);
+        tokio::time::sleep(pause.min(config.max_backoff)).await;
     }
 }
 
