@@ -439,6 +439,8 @@ impl NativeClient {
             session: text(filters, "session")?,
             from: instant(filters, "date_from")?,
             to: instant(filters, "date_to")?,
+            // Filters the spec's wrapper does not have keep their defaults.
+            ..InteractionFilter::default()
         };
         let limit = match item(filters, "limit")? {
             None => None,
@@ -511,6 +513,7 @@ impl NativeClient {
             intent: text(filters, "intent")?,
             category: choice::<IntentCategory>(filters, "category")?,
             bucket,
+            ..MetricsFilter::default()
         };
         Ok(op(
             async move { client.metrics(&filter).await },

@@ -33,6 +33,11 @@ Environment:
   ASSISTANT_DB_PG_USER            as root, the user the embedded server runs as (postgres)
   ASSISTANT_DB_DEAD_LETTER_DAYS   days a dead letter is kept (default 30)
   ASSISTANT_DB_LOG                log filter for stderr (default warn), e.g. assistant_db=debug
+  ASSISTANT_DB_RETENTION          retention policy (e.g. 400d): `serve` deletes older interactions daily
+  ASSISTANT_DB_REDACT_CARD        PII policy per kind (also _IBAN, _EMAIL, _PHONE, _SSN,
+                                  _ACCOUNT, _CVV): mask (default), hash or off
+  ASSISTANT_DB_REDACT_HASH_KEY    the hash policy's HMAC key (32+ characters, never printed)
+  ASSISTANT_DB_REDACT_RULES       your own PII patterns, as JSON
   NO_COLOR                        no colours in log messages
 
 Examples:

@@ -140,7 +140,12 @@ async fn verify_exits_non_zero_and_names_the_drift() {
         text.contains("✗ index idx_interactions_mode: missing"),
         "{text}"
     );
-    assert!(text.contains("FAILED: 86 passed, 1 failed"), "{text}");
+    // Only the dropped index fails, however many checks later migrations add.
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("FAILED: ") && last.ends_with(" passed, 1 failed"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -14,8 +14,14 @@ use uuid::Uuid;
 
 use crate::terminal::escape;
 
+/// Examples at the end of `forget --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db forget --session 7f3c2a --json
+  assistant-db forget --interaction 0190b6a0-0000-7000-8000-000000000001";
+
 /// Arguments of `forget`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Erase every interaction of this session (`session_id`, compared exactly).
     #[arg(

@@ -22,8 +22,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::metrics::parse_timestamp;
 
+/// Examples at the end of `redact --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db redact --dry-run
+  assistant-db redact --from 2026-01-01T00:00:00Z --json";
+
 /// Arguments of `redact`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Count what would be redacted; write nothing.
     #[arg(long)]

@@ -21,8 +21,24 @@ use uuid::Uuid;
 
 use crate::terminal::escape;
 
+/// Examples at the end of `retention --help`.
+const EXAMPLES: &str = "Examples:
+  assistant-db retention run --older-than 400d --dry-run
+  assistant-db retention log --limit 20";
+
+/// Examples at the end of `retention run --help`.
+const RUN_EXAMPLES: &str = "Examples:
+  assistant-db retention run --older-than 400d --dry-run
+  ASSISTANT_DB_RETENTION=13mo assistant-db retention run --json";
+
+/// Examples at the end of `retention log --help`.
+const LOG_EXAMPLES: &str = "Examples:
+  assistant-db retention log
+  assistant-db retention log --session 7f3c2a --json";
+
 /// Arguments of `retention`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(subcommand)]
     action: Action,
@@ -32,6 +48,7 @@ pub struct Args {
 enum Action {
     /// Delete interactions (and their escalations) older than the policy, in batches of
     /// one short transaction each; knowledge documents are kept.
+    #[command(after_help = RUN_EXAMPLES)]
     Run {
         /// How old an interaction must be to go: 400d, 60w, 13mo, 7y (at least 1d);
         /// default: ASSISTANT_DB_RETENTION.
@@ -50,6 +67,7 @@ enum Action {
     },
     /// The trail of retention runs and erasures, newest first (no personal data: an
     /// erased id appears as a keyed hash).
+    #[command(after_help = LOG_EXAMPLES)]
     Log {
         /// Entries to show, 1 to 1000.
         #[arg(long, value_name = "N", default_value_t = 50,
