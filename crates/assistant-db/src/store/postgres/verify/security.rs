@@ -6,7 +6,7 @@
 //! to the public key. The behaviour checks run as `anon` inside one transaction that is
 //! rolled back, so they write nothing even where the catalog says a wall is missing.
 
-use sqlx::{Acquire, PgConnection, Row};
+use sqlx::{Acquire, PgConnection, Postgres, Row, Transaction};
 
 use super::behaviour::savepoint;
 use crate::error::{refusal_of, Result};
@@ -499,51 +499,23 @@ async fn as_anon(conn: &mut PgConnection, report: &mut Report, public_metrics: b
         tables.push("_sqlx_migrations");
     }
     for table in tables {
-        let sql = format!("SELECT 1 FROM public.{table} LIMIT 1");
-        let r = savepoint(
-            &mut tx,
-            |c| Box::pin(async move { sqlx::query(&sql).execute(c).await.map(|_| ()) }),
-            false,
-        )
-        .await;
+        let r = probe(&mut tx, &format!("SELECT 1 FROM public.{table} LIMIT 1")).await;
         results.push((
             format!("anon cannot read {table}"),
             refused(r, "42501", "a SELECT"),
         ));
     }
-    let r = savepoint(
-        &mut tx,
-        |c| {
-            Box::pin(async move {
-                sqlx::query("SELECT public.data_quality_report()")
-                    .execute(c)
-                    .await
-                    .map(|_| ())
-            })
-        },
-        false,
-    )
-    .await;
+    let r = probe(&mut tx, "SELECT public.data_quality_report()").await;
     results.push((
         "anon cannot call data_quality_report".into(),
         refused(r, "42501", "a call"),
     ));
 
-    let r = savepoint(
+    let r = probe(
         &mut tx,
-        |c| {
-            Box::pin(async move {
-                sqlx::query(
-                    "SELECT public.log_interactions('[\
-                       {\"assistant_mode\": \"customer\", \"user_query\": \"assistant-db verify\", \"outcome\": \"resolved\"}, \
-                       {\"assistant_mode\": \"customer\", \"user_query\": \"assistant-db verify\", \"outcome\": \"resolved\", \"confidence_score\": 42}]')",
-                )
-                .execute(c)
-                .await
-                .map(|_| ())
-            })
-        },
-        false,
+        "SELECT public.log_interactions('[\
+           {\"assistant_mode\": \"customer\", \"user_query\": \"assistant-db verify\", \"outcome\": \"resolved\"}, \
+           {\"assistant_mode\": \"customer\", \"user_query\": \"assistant-db verify\", \"outcome\": \"resolved\", \"confidence_score\": 42}]')",
     )
     .await;
     results.push((
@@ -552,19 +524,9 @@ async fn as_anon(conn: &mut PgConnection, report: &mut Report, public_metrics: b
     ));
 
     if public_metrics {
-        let r = savepoint(
+        let r = probe(
             &mut tx,
-            |c| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "SELECT public.interaction_metrics(p_from => '2024-05-01T12:30:00Z')",
-                    )
-                    .execute(c)
-                    .await
-                    .map(|_| ())
-                })
-            },
-            false,
+            "SELECT public.interaction_metrics(p_from => '2024-05-01T12:30:00Z')",
         )
         .await;
         results.push((
@@ -572,19 +534,7 @@ async fn as_anon(conn: &mut PgConnection, report: &mut Report, public_metrics: b
             named_refusal(r, "from"),
         ));
     } else {
-        let r = savepoint(
-            &mut tx,
-            |c| {
-                Box::pin(async move {
-                    sqlx::query("SELECT public.interaction_metrics()")
-                        .execute(c)
-                        .await
-                        .map(|_| ())
-                })
-            },
-            false,
-        )
-        .await;
+        let r = probe(&mut tx, "SELECT public.interaction_metrics()").await;
         results.push((
             "interaction_metrics refuses anon while public metrics are off".into(),
             refused(r, "42501", "metrics"),
@@ -595,6 +545,20 @@ async fn as_anon(conn: &mut PgConnection, report: &mut Report, public_metrics: b
         report.push(Section::Security, object, ok, detail);
     }
     Ok(())
+}
+
+/// Runs one statement in a savepoint that is always rolled back.
+async fn probe(
+    tx: &mut Transaction<'_, Postgres>,
+    sql: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    let sql = sql.to_owned();
+    savepoint(
+        tx,
+        |c| Box::pin(async move { sqlx::query(&sql).execute(c).await.map(|_| ()) }),
+        false,
+    )
+    .await
 }
 
 /// A statement that must fail with `sqlstate`.
