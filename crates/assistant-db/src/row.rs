@@ -68,8 +68,12 @@ impl Timestamp {
 /// or `0044-03-15T00:00:00+00:00 BC`. Only digits and the punctuation of that form, so
 /// that such text can be handed back to PostgreSQL as a cursor without surprises.
 fn looks_like_postgres_timestamp(text: &str) -> bool {
+    let bc = text.ends_with(" BC");
     let body = text.strip_suffix(" BC").unwrap_or(text);
-    (20..=40).contains(&body.len())
+    // Only the forms chrono refuses for their year; anything else RFC 3339 refused is bad.
+    let year_digits = body.bytes().take_while(u8::is_ascii_digit).count();
+    (bc || year_digits >= 5)
+        && (20..=40).contains(&body.len())
         && body.as_bytes().first().is_some_and(u8::is_ascii_digit)
         && body.contains('T')
         && body
