@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::Error;
 use crate::model::{AssistantMode, IntentCategory, Outcome, ValidationError};
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow, Timestamp};
 
@@ -289,6 +290,22 @@ impl Cursor {
         Cursor {
             timestamp: row.timestamp.clone(),
             id: row.id,
+        }
+    }
+}
+
+impl Cursor {
+    /// `err` as the reader should see it: a timestamp the database refused to read in a
+    /// cursor that passed [`Timestamp::parse`] (the range's very edges, where an offset
+    /// crosses PostgreSQL's limits) is the caller's bad `after`, not a failure.
+    pub(crate) fn refused(err: Error) -> Error {
+        match &err {
+            Error::Database {
+                code: Some(code), ..
+            } if matches!(code.as_str(), "22007" | "22008" | "22009") => Error::Validation(
+                ValidationError::new("after", "holds a timestamp outside what PostgreSQL reads"),
+            ),
+            _ => err,
         }
     }
 }

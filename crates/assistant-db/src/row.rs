@@ -64,21 +64,88 @@ impl Timestamp {
     }
 }
 
-/// PostgreSQL's ISO output for years `chrono` cannot parse: `200000-01-01T00:00:00+00:00`
-/// or `0044-03-15T00:00:00+00:00 BC`. Only digits and the punctuation of that form, so
-/// that such text can be handed back to PostgreSQL as a cursor without surprises.
+/// PostgreSQL's ISO output for the years `chrono` cannot parse: AD 10000 to 294276
+/// (`200000-01-01T00:00:00+00:00`) and 4714 BC to 1 BC (`0044-03-15T00:00:00+00:00 BC`).
+/// Every field is checked against its range and the calendar, so that such text can be
+/// handed back to PostgreSQL as a cursor and be read, not refused.
 fn looks_like_postgres_timestamp(text: &str) -> bool {
-    let bc = text.ends_with(" BC");
-    let body = text.strip_suffix(" BC").unwrap_or(text);
-    // Only the forms chrono refuses for their year; anything else RFC 3339 refused is bad.
-    let year_digits = body.bytes().take_while(u8::is_ascii_digit).count();
-    (bc || year_digits >= 5)
-        && (20..=40).contains(&body.len())
-        && body.as_bytes().first().is_some_and(u8::is_ascii_digit)
-        && body.contains('T')
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b':' | b'+' | b'.' | b'T'))
+    postgres_text_form(text).is_some()
+}
+
+/// The fields of [`looks_like_postgres_timestamp`]'s form, `None` when one is out of range.
+fn postgres_text_form(text: &str) -> Option<()> {
+    let (body, bc) = match text.strip_suffix(" BC") {
+        Some(body) => (body, true),
+        None => (text, false),
+    };
+    let (date, time) = body.split_once('T')?;
+    let mut date = date.split('-');
+    let (year, month, day) = (date.next()?, date.next()?, date.next()?);
+    if date.next().is_some() {
+        return None;
+    }
+    let year_number = digits(year, 4, 6)?;
+    let astronomical = if bc {
+        if !(1..=4714).contains(&year_number) {
+            return None;
+        }
+        1 - i64::from(year_number)
+    } else {
+        // Four-digit years are RFC 3339, which chrono reads: this form is for the rest.
+        if !(10_000..=294_276).contains(&year_number) || year.len() < 5 {
+            return None;
+        }
+        i64::from(year_number)
+    };
+    let month = digits(month, 2, 2)?;
+    let day = digits(day, 2, 2)?;
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(astronomical, month) {
+        return None;
+    }
+    let split = time.find(['+', '-'])?;
+    let (clock, offset) = time.split_at(split);
+    let (clock, fraction) = match clock.split_once('.') {
+        Some((clock, fraction)) => (clock, Some(fraction)),
+        None => (clock, None),
+    };
+    if let Some(fraction) = fraction {
+        digits(fraction, 1, 6)?;
+    }
+    let clock = clock_fields(clock, 3)?;
+    if clock[0] > 23 || clock[1] > 59 || clock[2] > 59 {
+        return None;
+    }
+    // The zone's offset: `+HH`, `+HH:MM` or `+HH:MM:SS`, at most 15:59:59.
+    let offset = (1..=3).find_map(|count| clock_fields(&offset[1..], count))?;
+    (offset[0] <= 15 && offset[1] <= 59 && offset[2] <= 59).then_some(())
+}
+
+/// `count` two-digit fields separated by `:` (missing trailing ones read as 0).
+fn clock_fields(text: &str, count: usize) -> Option<[u32; 3]> {
+    let mut fields = [0; 3];
+    let mut parts = text.split(':');
+    for field in fields.iter_mut().take(count) {
+        *field = digits(parts.next()?, 2, 2)?;
+    }
+    parts.next().is_none().then_some(fields)
+}
+
+/// The number `text` writes with `min..=max` ASCII digits and nothing else.
+fn digits(text: &str, min: usize, max: usize) -> Option<u32> {
+    ((min..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
+/// Days in `month` of the proleptic Gregorian `year` (astronomical: 0 is 1 BC).
+fn days_in_month(year: i64, month: u32) -> u32 {
+    let leap = year.rem_euclid(4) == 0 && (year.rem_euclid(100) != 0 || year.rem_euclid(400) == 0);
+    match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -376,6 +443,34 @@ mod tests {
             assert_eq!(parsed, expected, "{text}");
         }
         assert_eq!(Timestamp::parse("yesterday"), None);
+        // PostgreSQL's form, with every field in its range and the calendar's.
+        for good in [
+            "294276-12-31T23:59:59.999999+00:00",
+            "10000-02-29T00:00:00+05:30",
+            "4713-01-01T00:00:00-00:01:15 BC",
+            "0001-02-29T12:00:00+00 BC",
+        ] {
+            assert!(
+                matches!(Timestamp::parse(good), Some(Timestamp::Other(_))),
+                "{good}"
+            );
+        }
+        for bad in [
+            "9488-12-22T22:13:04+66:59:45",
+            "45063-04-14T08:53:31+72",
+            "10001-02-29T00:00:00+00:00",
+            "10000-13-01T00:00:00+00:00",
+            "10000-04-31T00:00:00+00:00",
+            "10000-01-01T24:00:00+00:00",
+            "10000-01-01T00:00:00.1234567+00:00",
+            "10000-01-01T00:00:00+16:00",
+            "294277-01-01T00:00:00+00:00",
+            "4715-01-01T00:00:00+00:00 BC",
+            "0002-02-29T00:00:00+00:00 BC",
+            "2024-01-01T00:00:00+00:00:00",
+        ] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
         assert_eq!(Timestamp::parse("1' OR '1'='1T00:00:00"), None);
         assert_eq!(
             serde_json::to_value(Timestamp::At(

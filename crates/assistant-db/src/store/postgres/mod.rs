@@ -198,7 +198,11 @@ impl Store for PgStore {
             .build_query_scalar()
             .persistent(persistent)
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .map_err(|e| match query.after {
+                Some(_) => Cursor::refused(e.into()),
+                None => e.into(),
+            })?;
         let rows = rows
             .into_iter()
             .map(decode::row)

@@ -270,7 +270,11 @@ impl Store for RestStore {
             }
             let page: Vec<InteractionRow> = self
                 .rows("interactions", params, "reading interactions")
-                .await?;
+                .await
+                .map_err(|e| match after {
+                    Some(_) => Cursor::refused(e),
+                    None => e,
+                })?;
             // A short response may be the server's row cap, not the end: only an empty
             // one says there is nothing more.
             let Some(last) = page.last() else { break };
