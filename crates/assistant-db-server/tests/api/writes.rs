@@ -103,6 +103,23 @@ async fn invalid_records_get_422_with_index_and_field_and_nothing_is_written() {
     for (path, field) in [
         ("/api/interactions?limit=0", "limit"),
         ("/api/interactions?after=nonsense", "after"),
+        // Cursors the fuzzer made: impossible offsets, a far year, the range's edges.
+        (
+            "/api/interactions?after=9488-12-22T22:13:04%2B66:59:45_01900000-0000-7000-8000-000000000001",
+            "after",
+        ),
+        (
+            "/api/interactions?after=45063-04-14T08:53:31%2B72_01900000-0000-7000-8000-000000000001",
+            "after",
+        ),
+        (
+            "/api/interactions?after=294276-12-31T23:59:59-15:00_01900000-0000-7000-8000-000000000001",
+            "after",
+        ),
+        (
+            "/api/interactions?after=4714-01-01T00:00:00%2B00:00%20BC_01900000-0000-7000-8000-000000000001",
+            "after",
+        ),
         ("/api/interactions?mode=robot", "mode"),
         ("/api/metrics?bucket=month", "bucket"),
         ("/api/metrics?from=last-week", "from"),
@@ -186,4 +203,31 @@ async fn knowledge_documents_are_upserted_by_file_id() {
     assert_eq!(second["documents"][0]["index"], 0);
     assert_eq!(second["documents"][1]["inserted"], true);
     assert_eq!(second["documents"][1]["openai_file_id"], "file-def");
+}
+
+/// PostgreSQL prints a `jsonb` number in full (`f64::MAX` as 309 digits): every number a
+/// writer could send must read back as the same number.
+#[tokio::test]
+async fn metadata_numbers_at_the_ends_of_the_range_read_back() {
+    let app = TestApp::spawn().await;
+    let numbers = json!([
+        f64::MAX,
+        -f64::MAX,
+        f64::MIN_POSITIVE,
+        5e-324,
+        1e300,
+        -0.1,
+        u64::MAX
+    ]);
+    let (status, body) = app
+        .send(
+            Method::PUT,
+            "/api/knowledge-documents",
+            &json!({"openai_file_id": "file-range", "title": "Numbers", "metadata": numbers}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, page) = app.get("/api/knowledge-documents").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"][0]["metadata"], numbers, "{page}");
 }
