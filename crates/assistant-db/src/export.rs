@@ -20,6 +20,10 @@ use serde_json::Value;
 
 use crate::table::{Column, SqlType, Table};
 
+/// Bytes a writer gathers before handing them on: a large export makes one write call
+/// per this many bytes rather than per 8 KiB.
+const BUFFER: usize = 256 * 1024;
+
 /// A file format for records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -111,9 +115,11 @@ impl<W: Write> RecordWriter<W> {
     /// A writer of `table`'s records; CSV writes its header row now.
     pub fn new(format: Format, table: &'static Table, out: W, cells: CsvCells) -> io::Result<Self> {
         let inner = match format {
-            Format::Ndjson => Inner::Ndjson(io::BufWriter::new(out)),
+            Format::Ndjson => Inner::Ndjson(io::BufWriter::with_capacity(BUFFER, out)),
             Format::Csv => {
-                let mut out = csv::Writer::from_writer(out);
+                let mut out = csv::WriterBuilder::new()
+                    .buffer_capacity(BUFFER)
+                    .from_writer(out);
                 out.write_record(table.columns.iter().map(|c| c.name))
                     .map_err(csv_io)?;
                 Inner::Csv {
