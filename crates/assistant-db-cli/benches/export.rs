@@ -9,7 +9,8 @@
 //!    ≈600-char responses, 2–3 citations, 30 days) through the library's bulk path;
 //! 2. times `psql -c "\copy (SELECT * FROM interactions ORDER BY timestamp DESC, id DESC)
 //!    TO 'file.csv' (FORMAT csv)"`, the same rows newest first, and the same with
-//!    `to_jsonb(i)` (the JSON form the export writes);
+//!    `to_jsonb(i)` (the JSON form of a row), and the same rows in binary (the form the
+//!    export reads them in: PostgreSQL's own cost of sending them);
 //! 3. times `assistant-db export interactions -o file.ndjson` and `-o file.csv` — the
 //!    real command, the `assistant-db` binary built beside this benchmark — and checks
 //!    that each file holds every row;
@@ -27,6 +28,7 @@ use assistant_db::query::InteractionQuery;
 use assistant_db::Client;
 use assistant_db_testkit::EphemeralCluster;
 use chrono::{Duration as Days, Timelike, Utc};
+use nix::sys::resource::{getrusage, UsageWho};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{ConnectOptions, Connection};
 
@@ -69,10 +71,32 @@ fn run(command: &mut Command) -> Result<Output, Failure> {
     Ok(out)
 }
 
-fn timed(command: &mut Command) -> Result<Duration, Failure> {
+/// CPU time (user and system) used so far by this process's finished children.
+fn children_cpu() -> Result<Duration, Failure> {
+    let usage = getrusage(UsageWho::RUSAGE_CHILDREN)?;
+    let seconds = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+    };
+    Ok(seconds(usage.user_time()) + seconds(usage.system_time()))
+}
+
+/// A run's wall-clock time and the CPU time its process used: when the CPU time is
+/// well below the wall time, the process waited for the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Sample {
+    wall: Duration,
+    cpu: Duration,
+}
+
+fn timed(command: &mut Command) -> Result<Sample, Failure> {
+    let cpu = children_cpu()?;
     let start = Instant::now();
     run(command)?;
-    Ok(start.elapsed())
+    let wall = start.elapsed();
+    Ok(Sample {
+        wall,
+        cpu: children_cpu()?.saturating_sub(cpu),
+    })
 }
 
 /// Lines in `file`, which must hold `rows` records (plus `extra` lines: a CSV header).
@@ -89,16 +113,17 @@ fn check_lines(file: &Path, rows: usize, extra: usize) -> Result<(), Failure> {
     Ok(())
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+fn median(mut samples: Vec<Sample>) -> Sample {
     samples.sort();
     samples[samples.len() / 2]
 }
 
-fn rate_line(label: &str, rows: usize, took: Duration) {
+fn rate_line(label: &str, rows: usize, took: Sample) {
     println!(
-        "{label:<52} {:>9.0} rows/s   {:>7.2} s",
-        rows as f64 / took.as_secs_f64(),
-        took.as_secs_f64()
+        "{label:<52} {:>9.0} rows/s   {:>7.2} s   (client CPU {:.2} s)",
+        rows as f64 / took.wall.as_secs_f64(),
+        took.wall.as_secs_f64(),
+        took.cpu.as_secs_f64()
     );
 }
 
@@ -182,6 +207,10 @@ async fn main() -> Result<(), Failure> {
         "\\copy (SELECT to_jsonb(i) FROM public.interactions i {order}) TO '{}'",
         quoted(&file("copy.json"))
     );
+    let copy_binary = format!(
+        "\\copy (SELECT * FROM public.interactions {order}) TO '{}' WITH (FORMAT binary)",
+        quoted(&file("copy.bin"))
+    );
     let psql = |statement: &str| {
         let mut command = Command::new("psql");
         command
@@ -206,13 +235,15 @@ async fn main() -> Result<(), Failure> {
     println!();
     println!("psql: \\copy (SELECT * FROM public.interactions {order}) TO 'copy.csv' WITH (FORMAT csv, HEADER)");
     println!("psql: \\copy (SELECT to_jsonb(i) FROM public.interactions i {order}) TO 'copy.json'");
+    println!("psql: \\copy (SELECT * FROM public.interactions {order}) TO 'copy.bin' WITH (FORMAT binary)");
     println!("export: assistant-db export interactions -o export.ndjson (and -o export.csv)");
 
-    let (mut csv_copies, mut json_copies, mut ndjson_exports, mut csv_exports) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut csv_copies, mut json_copies, mut binary_copies) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ndjson_exports, mut csv_exports) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         csv_copies.push(timed(&mut psql(&copy_csv))?);
         json_copies.push(timed(&mut psql(&copy_json))?);
+        binary_copies.push(timed(&mut psql(&copy_binary))?);
         ndjson_exports.push(timed(&mut export("export.ndjson"))?);
         csv_exports.push(timed(&mut export("export.csv"))?);
     }
@@ -224,6 +255,7 @@ async fn main() -> Result<(), Failure> {
     println!("median of {runs} runs each:");
     let copy_csv = median(csv_copies);
     let copy_json = median(json_copies);
+    let copy_binary = median(binary_copies);
     let ndjson = median(ndjson_exports);
     let csv = median(csv_exports);
     rate_line(
@@ -240,6 +272,11 @@ async fn main() -> Result<(), Failure> {
         copy_json,
     );
     rate_line(
+        &format!("psql \\copy … TO (binary, {:.0} MB)", size("copy.bin")),
+        rows,
+        copy_binary,
+    );
+    rate_line(
         &format!(
             "assistant-db export -o …ndjson ({:.0} MB)",
             size("export.ndjson")
@@ -252,7 +289,7 @@ async fn main() -> Result<(), Failure> {
         rows,
         csv,
     );
-    let ratio = copy_csv.as_secs_f64() / ndjson.as_secs_f64();
+    let ratio = copy_csv.wall.as_secs_f64() / ndjson.wall.as_secs_f64();
     println!(
         "{:<52} {ratio:>9.2}× the rate of psql \\copy (CSV); goal at least {GOAL:.2}×: {}",
         "export NDJSON / \\copy CSV",
@@ -261,12 +298,12 @@ async fn main() -> Result<(), Failure> {
     println!(
         "{:<52} {:>9.2}×",
         "export NDJSON / \\copy to_jsonb",
-        copy_json.as_secs_f64() / ndjson.as_secs_f64()
+        copy_json.wall.as_secs_f64() / ndjson.wall.as_secs_f64()
     );
     println!(
         "{:<52} {:>9.2}×",
         "export CSV / \\copy CSV",
-        copy_csv.as_secs_f64() / csv.as_secs_f64()
+        copy_csv.wall.as_secs_f64() / csv.wall.as_secs_f64()
     );
 
     // Paging through everything, as `interactions list --after` and the dashboard do.
