@@ -2,8 +2,8 @@
 //!
 //! Rows are read as `to_jsonb(row)`, the same JSON objects PostgREST answers with, so
 //! both transports decode them with one set of row types. Interactions of the logger and
-//! of an import travel by binary `COPY` ([`copy`]); an export is one streamed query
-//! ([`export`]).
+//! of an import travel by binary `COPY` ([`copy`]); an export is one streamed query whose
+//! columns are read in binary, not as `to_jsonb` ([`export`]), for speed.
 
 mod copy;
 mod export;
