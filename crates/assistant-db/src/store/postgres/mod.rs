@@ -261,25 +261,6 @@ impl Store for PgStore {
         Self::metrics_in(&self.pool, filter).await
     }
 
-    async fn confidence_histogram(&self, filter: &MetricsFilter) -> Result<Option<[i64; 10]>> {
-        let mut sql = QueryBuilder::<Postgres>::new(
-            "SELECT least(width_bucket(i.confidence_score, 0, 1, 10), 10)::int4, count(*)::int8 \
-             FROM public.interactions i \
-             WHERE i.confidence_score >= 0 AND i.confidence_score <= 1",
-        );
-        push_conditions(&mut sql, &filter.conditions());
-        sql.push(" GROUP BY 1");
-        let rows: Vec<(i32, i64)> = sql.build_query_as().fetch_all(&self.pool).await?;
-        let mut bins = [0; 10];
-        for (bin, n) in rows {
-            // width_bucket numbers the bins from 1.
-            if let Some(slot) = usize::try_from(bin - 1).ok().and_then(|i| bins.get_mut(i)) {
-                *slot += n;
-            }
-        }
-        Ok(Some(bins))
-    }
-
     async fn recent_escalations(
         &self,
         filter: &MetricsFilter,
