@@ -368,12 +368,6 @@ impl Client {
         self.store.metrics(filter).await
     }
 
-    /// The confidence distribution in tenths; `None` over a transport that cannot
-    /// compute it in the database.
-    pub async fn confidence_histogram(&self, filter: &MetricsFilter) -> Result<Option<[i64; 10]>> {
-        self.store.confidence_histogram(filter).await
-    }
-
     /// The latest escalations of interactions passing `filter`, newest first.
     pub async fn recent_escalations(
         &self,

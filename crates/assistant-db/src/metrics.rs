@@ -203,6 +203,19 @@ pub struct Metrics {
     pub suppressed: Suppressed,
 }
 
+impl Metrics {
+    /// The confidence histogram's ten bins, when every one is there (none suppressed, and
+    /// a database whose function reports them).
+    pub fn confidence_bins(&self) -> Option<[i64; 10]> {
+        let bins: Vec<i64> = self
+            .confidence_histogram
+            .iter()
+            .copied()
+            .collect::<Option<_>>()?;
+        bins.try_into().ok()
+    }
+}
+
 /// Interactions whose value breaks the model's rules, left out of one aggregate each
 /// (they still count in every total). `None` when suppressed for the public key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,25 +55,21 @@ pub async fn index(
     let loaded = tokio::try_join!(
         client.metrics(&metrics_filter),
         previous,
-        client.confidence_histogram(&metrics_filter),
         client.recent_escalations(&metrics_filter, TABLE_ROWS),
         client.interactions(&table_query),
     );
     match loaded {
-        Ok((metrics, previous, histogram, escalations, page)) => {
-            views::dashboard(&views::Dashboard {
-                filter: &filter,
-                notices: &notices,
-                metrics: &metrics,
-                previous: previous.as_ref(),
-                histogram,
-                escalations: &escalations,
-                page: &page,
-                writes_enabled: state.auth().access().writes_enabled(),
-                base_url: state.base_url(),
-                signed_in: signed_in(principal),
-            })
-        }
+        Ok((metrics, previous, escalations, page)) => views::dashboard(&views::Dashboard {
+            filter: &filter,
+            notices: &notices,
+            metrics: &metrics,
+            previous: previous.as_ref(),
+            escalations: &escalations,
+            page: &page,
+            writes_enabled: state.auth().access().writes_enabled(),
+            base_url: state.base_url(),
+            signed_in: signed_in(principal),
+        }),
         Err(e) => database_error_page(&e),
     }
 }

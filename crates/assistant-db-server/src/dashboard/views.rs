@@ -66,8 +66,6 @@ pub struct Dashboard<'a> {
     /// The same metrics over the period of the same length just before, when the view
     /// has a start.
     pub previous: Option<&'a Metrics>,
-    /// Interactions per tenth of confidence, when the transport can tell.
-    pub histogram: Option<[i64; 10]>,
     /// The latest escalations.
     pub escalations: &'a [RecentEscalation],
     /// The current page of the interactions table.
@@ -758,17 +756,17 @@ fn volume_card(m: &Metrics, filter: &PageFilter) -> String {
 }
 
 /// The charts.
-fn chart_cards(m: &Metrics, histogram: Option<[i64; 10]>, filter: &PageFilter) -> String {
+fn chart_cards(m: &Metrics, filter: &PageFilter) -> String {
     let confidence = card(
         "Confidence distribution",
         "",
         "interactions per final confidence score",
-        &match histogram {
+        &match m.confidence_bins() {
             Some(bins) => Layout::BOTH
                 .iter()
                 .map(|layout| charts::confidence(&bins, *layout))
                 .collect(),
-            None => charts::empty_chart("Not available over this database transport"),
+            None => charts::empty_chart("Not available from this database"),
         },
     );
     let zone = if filter.tz.is_utc() {
@@ -1030,7 +1028,7 @@ pub fn dashboard(d: &Dashboard<'_>) -> Response {
     if d.metrics.total_interactions == 0 {
         body.push_str(&empty_state(d.filter, d.writes_enabled, d.base_url));
     } else {
-        body.push_str(&chart_cards(d.metrics, d.histogram, d.filter));
+        body.push_str(&chart_cards(d.metrics, d.filter));
         let _ = write!(
             body,
             r#"<section class="card" id="escalations"><h2>Recent escalations</h2><p class="card-note">newest first · open one for its interaction</p>{}</section>"#,

@@ -126,10 +126,6 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// Dashboard metrics, computed by `interaction_metrics()`.
     async fn metrics(&self, filter: &MetricsFilter) -> Result<Metrics>;
 
-    /// Interactions per tenth of a valid `confidence_score` (the top bin includes 1.0);
-    /// `None` when the transport cannot compute it in the database.
-    async fn confidence_histogram(&self, filter: &MetricsFilter) -> Result<Option<[i64; 10]>>;
-
     /// The latest `limit` escalations of interactions passing `filter`, newest first.
     async fn recent_escalations(
         &self,

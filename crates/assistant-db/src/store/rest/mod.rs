@@ -362,12 +362,6 @@ impl Store for RestStore {
         metrics::decode(self.json(&call).await?)
     }
 
-    /// Not offered over REST: the API runs no SQL of ours beyond the migrations'
-    /// functions, and counting fetched rows is not an option.
-    async fn confidence_histogram(&self, _filter: &MetricsFilter) -> Result<Option<[i64; 10]>> {
-        Ok(None)
-    }
-
     /// Escalated interactions stand in for escalation rows, whose join the API does not
     /// order by the interaction's time.
     async fn recent_escalations(
