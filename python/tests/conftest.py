@@ -77,7 +77,8 @@ def database_url(harness: Harness) -> str:
 
 @pytest.fixture
 def rest(harness: Harness) -> Dict[str, str]:
-    """A REST server (postrust) in front of a new migrated database."""
+    """A REST server (postrust) in front of a new migrated database: ``url`` serves the API
+    at its root, ``project_url`` under ``/rest/v1`` as a Supabase project does."""
     return harness.ask("rest")
 
 

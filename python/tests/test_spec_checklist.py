@@ -2,8 +2,8 @@
 
 Each destination is chosen by the environment only, as in the spec: the embedded default
 (nothing set), direct PostgreSQL (``DATABASE_URL``) and the REST API (a key, and the API's
-URL: ``SUPABASE_REST_URL`` for a plain PostgREST, which is ``$SUPABASE_URL/rest/v1`` on
-Supabase).
+URL: the spec's ``SUPABASE_URL``, a project URL whose API is under ``/rest/v1``, or
+``SUPABASE_REST_URL`` for a plain PostgREST serving it at its root).
 """
 
 from __future__ import annotations
@@ -47,8 +47,12 @@ def test_the_spec_steps_work_over_direct_postgresql(database_url: str) -> None:
     assert assistant_db.Client(database_url).interaction(inserted)["outcome"] == "resolved"
 
 
-def test_the_spec_steps_work_over_rest(rest) -> None:
-    env = {"SUPABASE_REST_URL": rest["url"], "SUPABASE_KEY": rest["service_key"]}
+@pytest.mark.parametrize("url_variable", ["SUPABASE_URL", "SUPABASE_REST_URL"])
+def test_the_spec_steps_work_over_rest(rest, url_variable: str) -> None:
+    # SUPABASE_URL + SUPABASE_KEY is the spec's own configuration: a project URL, served
+    # under /rest/v1 as on Supabase.
+    url = rest["project_url"] if url_variable == "SUPABASE_URL" else rest["url"]
+    env = {url_variable: url, "SUPABASE_KEY": rest["service_key"]}
     inserted = check_script_output(run_script("spec_checklist.py", env))
     assert assistant_db.Client(rest["database_url"]).interaction(inserted)["assistant_mode"] == "customer"
 

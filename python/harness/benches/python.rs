@@ -9,12 +9,9 @@
 use std::process::Stdio;
 
 use assistant_db_pytest::venv::{package_dir, Venv};
+use assistant_db_pytest::PrefixProxy;
 use assistant_db_testkit::db;
 use assistant_db_testkit::rest::{key, RestServer, Role};
-
-#[path = "../../../crates/assistant-db/benches/spec_python.rs"]
-#[allow(dead_code)]
-mod spec_python;
 
 #[tokio::main]
 async fn main() {
@@ -24,7 +21,7 @@ async fn main() {
         .unwrap_or_else(|e| panic!("cannot build the Python package: {e}"));
     let direct = db::migrated_options().await;
     let server = RestServer::start().await;
-    let proxy = spec_python::PrefixProxy::start(&server.url)
+    let proxy = PrefixProxy::start(&server.url)
         .await
         .unwrap_or_else(|e| panic!("cannot start the /rest/v1 proxy: {e}"));
     let database_url = format!(

@@ -4,8 +4,10 @@
 //! - `{"op": "database"}`: a new migrated database, as
 //!   `{"database_url": "postgres://…"}`;
 //! - `{"op": "rest"}`: a postrust server in front of a new migrated database, as
-//!   `{"url", "service_key", "anon_key", "database_url"}` (the database's owner URL, for
-//!   checks beside the API);
+//!   `{"url", "project_url", "service_key", "anon_key", "database_url"}`: `url` serves
+//!   the API at its root (`SUPABASE_REST_URL`), `project_url` under `/rest/v1` as a
+//!   Supabase project does (`SUPABASE_URL`, through a pass-through proxy), and
+//!   `database_url` is the database's owner URL, for checks beside the API;
 //! - `{"op": "stop"}`, `{"op": "start"}`: stops or starts the PostgreSQL server behind
 //!   every database handed out (a restart while a test logs).
 //!
@@ -16,6 +18,8 @@ use std::sync::Arc;
 
 use assistant_db_testkit::db;
 use assistant_db_testkit::rest::{key, RestServer, Role};
+
+use crate::PrefixProxy;
 use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -29,7 +33,14 @@ pub struct Control {
     /// The address the tests connect to.
     pub addr: SocketAddr,
     task: JoinHandle<()>,
-    servers: Arc<Mutex<Vec<RestServer>>>,
+    servers: Arc<Mutex<Vec<Served>>>,
+}
+
+/// A REST server handed out, and the proxy in front of it; both stop when dropped.
+#[derive(Debug)]
+struct Served {
+    _proxy: PrefixProxy,
+    _server: RestServer,
 }
 
 impl Control {
@@ -53,13 +64,13 @@ impl Control {
     }
 }
 
-async fn accept(listener: TcpListener, servers: Arc<Mutex<Vec<RestServer>>>) {
+async fn accept(listener: TcpListener, servers: Arc<Mutex<Vec<Served>>>) {
     while let Ok((stream, _)) = listener.accept().await {
         tokio::spawn(serve(stream, Arc::clone(&servers)));
     }
 }
 
-async fn serve(stream: TcpStream, servers: Arc<Mutex<Vec<RestServer>>>) {
+async fn serve(stream: TcpStream, servers: Arc<Mutex<Vec<Served>>>) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -84,7 +95,7 @@ async fn serve(stream: TcpStream, servers: Arc<Mutex<Vec<RestServer>>>) {
     }
 }
 
-async fn answer(request: &Value, servers: &Mutex<Vec<RestServer>>) -> Result<Value, String> {
+async fn answer(request: &Value, servers: &Mutex<Vec<Served>>) -> Result<Value, String> {
     match request.get("op").and_then(Value::as_str) {
         Some("database") => {
             let options = db::migrated_options().await;
@@ -92,14 +103,21 @@ async fn answer(request: &Value, servers: &Mutex<Vec<RestServer>>) -> Result<Val
         }
         Some("rest") => {
             let server = RestServer::start().await;
+            let proxy = PrefixProxy::start(&server.url)
+                .await
+                .map_err(|e| format!("cannot start the /rest/v1 proxy: {e}"))?;
             let options = server.pool.connect_options();
             let answer = json!({
                 "url": server.url,
+                "project_url": proxy.url(),
                 "service_key": key(Role::ServiceRole).expose(),
                 "anon_key": key(Role::Anon).expose(),
                 "database_url": url_of(&options)?,
             });
-            servers.lock().await.push(server);
+            servers.lock().await.push(Served {
+                _proxy: proxy,
+                _server: server,
+            });
             Ok(answer)
         }
         Some(op @ ("stop" | "start")) => {

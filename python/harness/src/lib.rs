@@ -9,3 +9,11 @@
 
 pub mod control;
 pub mod venv;
+
+// The pass-through proxy that serves a root-served REST API under `/rest/v1`, as a
+// Supabase project does (shared with crates/assistant-db/benches); only it is used here.
+#[path = "../../../crates/assistant-db/benches/spec_python.rs"]
+#[allow(dead_code, missing_docs)]
+mod spec_python;
+
+pub use spec_python::PrefixProxy;

@@ -28,11 +28,13 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// Where maturin compiles the package: a target directory of its own under the
-/// workspace's, since the package's dependencies have other features than the
-/// workspace's and would otherwise overwrite (and rebuild) each other's artifacts.
+/// Where maturin compiles the package: the workspace's own target directory, so that
+/// every dependency built with the same features as the workspace's test build is
+/// reused instead of compiled a second time. Cargo keys each artifact by its features,
+/// so those built with other features (tokio, hyper, sqlx, reqwest and the library
+/// itself, for the package) sit beside the workspace's without overwriting them.
 pub fn build_dir() -> PathBuf {
-    target_dir().join("python-build")
+    target_dir()
 }
 
 /// A virtualenv holding the test requirements and the freshly built package.
