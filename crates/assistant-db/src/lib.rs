@@ -19,7 +19,6 @@ pub mod model;
 pub mod query;
 pub mod redact;
 pub mod retention;
-pub mod rollups;
 pub mod row;
 mod secret;
 pub mod store;
