@@ -92,16 +92,16 @@ fn postgres_text_form(text: &str) -> Option<()> {
         1 - i64::from(year_number)
     } else {
         // Four-digit years are RFC 3339, which chrono reads: this form is for the rest.
-        if !(10_000..=294_276).contains(&year_number) || year.len() < 5 {
+        if !(10_000..=294_276).contains(&year_number) {
             return None;
         }
         i64::from(year_number)
     };
     let month = digits(month, 2, 2)?;
     let day = digits(day, 2, 2)?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(astronomical, month) {
-        return None;
-    }
+    // The Gregorian calendar repeats every 400 years: a year chrono holds with the same
+    // remainder has the same days.
+    chrono::NaiveDate::from_ymd_opt(2000 + astronomical.rem_euclid(400) as i32, month, day)?;
     let split = time.find(['+', '-'])?;
     let (clock, offset) = time.split_at(split);
     let (clock, fraction) = match clock.split_once('.') {
@@ -135,17 +135,6 @@ fn digits(text: &str, min: usize, max: usize) -> Option<u32> {
     ((min..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()))
         .then(|| text.parse().ok())
         .flatten()
-}
-
-/// Days in `month` of the proleptic Gregorian `year` (astronomical: 0 is 1 BC).
-fn days_in_month(year: i64, month: u32) -> u32 {
-    let leap = year.rem_euclid(4) == 0 && (year.rem_euclid(100) != 0 || year.rem_euclid(400) == 0);
-    match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 impl fmt::Display for Timestamp {
