@@ -97,6 +97,8 @@ enum Command {
     Retention(commands::retention::Args),
     /// Erase a session's or an interaction's data from the database and this host's spools.
     Forget(commands::forget::Args),
+    /// Compare the dashboard's rollups with the raw rows, or rebuild them.
+    Rollups(commands::rollups::Args),
 }
 
 fn main() -> ExitCode {
@@ -198,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Redact(args) => commands::redact::run(&config, args).await,
         Command::Serve(args) => commands::serve::run(&config, args).await,
         Command::Retention(args) => commands::retention::run(&config, args).await,
+        Command::Rollups(args) => commands::rollups::run(&config, args).await,
         Command::Forget(args) => commands::forget::run(&config, args).await,
     }
 }

@@ -180,8 +180,14 @@ async fn metrics_json_equals_an_independent_sql_computation() {
     assert_eq!(metrics.total_interactions, total);
     assert_eq!(metrics.resolved, resolved);
     assert_eq!(metrics.escalated, escalated);
-    assert_close(metrics.avg_confidence, avg_confidence, "avg_confidence");
-    assert_close(metrics.processing_time_ms.p95, p95, "p95");
+    assert_close(
+        metrics.avg_confidence,
+        avg_confidence,
+        "avg_confidence",
+        1e-9,
+    );
+    // From the rollups' histogram (migration 011): within 0.75 % of percentile_cont.
+    assert_close(metrics.processing_time_ms.p95, p95, "p95", 0.0075);
     assert_eq!(metrics.by_mode.len(), 1, "only customer rows");
     assert_eq!(
         metrics.by_mode[0].assistant_mode,
@@ -189,10 +195,10 @@ async fn metrics_json_equals_an_independent_sql_computation() {
     );
 }
 
-fn assert_close(got: Option<f64>, want: Option<f64>, what: &str) {
+fn assert_close(got: Option<f64>, want: Option<f64>, what: &str, tolerance: f64) {
     match (got, want) {
         (Some(g), Some(w)) => assert!(
-            (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+            (g - w).abs() <= tolerance * w.abs().max(1.0),
             "{what}: {g} vs {w}"
         ),
         (g, w) => panic!("{what}: {g:?} vs {w:?}"),

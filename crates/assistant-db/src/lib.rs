@@ -19,6 +19,7 @@ pub mod model;
 pub mod query;
 pub mod redact;
 pub mod retention;
+pub mod rollups;
 pub mod row;
 mod secret;
 pub mod store;

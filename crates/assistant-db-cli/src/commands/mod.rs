@@ -14,6 +14,7 @@ pub mod public_metrics;
 pub mod records;
 pub mod redact;
 pub mod retention;
+pub mod rollups;
 pub mod schema;
 pub mod serve;
 pub mod spool;

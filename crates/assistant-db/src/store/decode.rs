@@ -47,7 +47,7 @@ pub(crate) fn answer<T: DeserializeOwned>(value: Value, what: &str) -> Result<T>
     serde_path_to_error::deserialize(value).map_err(|e| Error::Database {
         code: None,
         message: format!(
-            "{what} answered something unexpected at `{}`: {} (is migration 008 applied?)",
+            "{what} answered something unexpected at `{}`: {} (are the migrations applied?)",
             e.path(),
             e.inner()
         ),

@@ -30,6 +30,7 @@ use crate::retention::{
     AuditEntry, AuditQuery, DbErasure, ErasureTarget, RetentionPolicy, RetentionPreview,
     RetentionRun, RetentionStep, SpoolCounts, Via,
 };
+use crate::rollups::{HourRange, RollupCheck};
 use crate::row::{EscalationRow, InteractionRow, KnowledgeDocumentRow};
 use crate::verify::data::DataReport;
 use crate::verify::Report;
@@ -84,6 +85,34 @@ impl PgStore {
                 .fetch_one(executor)
                 .await?,
         )
+    }
+
+    /// Recomputes the rollups of `range` from the raw rows and compares, in one snapshot
+    /// per table (migration 011).
+    pub async fn rollups_check<'e>(
+        executor: impl sqlx::PgExecutor<'e>,
+        range: HourRange,
+    ) -> Result<RollupCheck> {
+        let answer: Value = sqlx::query_scalar("SELECT public.rollups_check($1, $2)")
+            .bind(range.from)
+            .bind(range.to)
+            .fetch_one(executor)
+            .await?;
+        decode::answer(answer, "rollups_check")
+    }
+
+    /// Replaces the rollups of `range` by what the raw rows give, holding writers (not
+    /// readers) until the caller's transaction ends; returns the interactions read.
+    pub async fn rollups_rebuild<'e>(
+        executor: impl sqlx::PgExecutor<'e>,
+        range: HourRange,
+    ) -> Result<u64> {
+        let rows: i64 = sqlx::query_scalar("SELECT public.rollups_rebuild($1, $2)")
+            .bind(range.from)
+            .bind(range.to)
+            .fetch_one(executor)
+            .await?;
+        Ok(u64::try_from(rows).unwrap_or(0))
     }
 
     /// Lets the public key read metrics (whole-hour windows, groups of at least 10 rows), or

@@ -34,7 +34,7 @@ struct FunctionSpec {
 
 /// The functions in `public` that the migrations create; every function in `assistant_db`
 /// is ours too, callable by its owner only.
-const PUBLIC_FUNCTIONS: [FunctionSpec; 11] = [
+const PUBLIC_FUNCTIONS: [FunctionSpec; 13] = [
     FunctionSpec {
         name: "public.log_interactions(jsonb, jsonb)",
         api: true,
@@ -101,6 +101,19 @@ const PUBLIC_FUNCTIONS: [FunctionSpec; 11] = [
         api: false,
         definer: false,
         commits: true,
+    },
+    // Migration 011: the rollups' check and rebuild.
+    FunctionSpec {
+        name: "public.rollups_check(timestamp with time zone, timestamp with time zone)",
+        api: false,
+        definer: true,
+        commits: false,
+    },
+    FunctionSpec {
+        name: "public.rollups_rebuild(timestamp with time zone, timestamp with time zone)",
+        api: false,
+        definer: true,
+        commits: false,
     },
 ];
 

@@ -1,0 +1,540 @@
+//! The rollups of migration 011 under concurrent writers: eight connections insert,
+//! replay, update and delete interactions and escalations (rows of the odd kinds too) on
+//! the same few hours. Afterwards the rollups equal a recomputation from the raw rows, and
+//! the metrics they answer equal the computation over raw rows for many random windows
+//! and filters: counts exactly, averages to floating point, percentiles within 1 %.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use assistant_db::rollups::HourRange;
+use assistant_db::store::PgStore;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Connections writing at once.
+const WRITERS: u64 = 8;
+/// Operations per writer.
+const STEPS: usize = 60;
+/// Random windows and filters compared afterwards.
+const WINDOWS: usize = 40;
+
+/// The hours the traffic lands in: few, so that the writers meet on the same rollup rows.
+fn base() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0)
+        .single()
+        .expect("a valid instant")
+}
+
+/// One generated interaction, as the JSON `jsonb_populate_recordset` takes.
+fn interaction(rng: &mut StdRng, id: Uuid) -> Value {
+    let timestamp = match rng.gen_range(0..100) {
+        0 => Value::Null,
+        1 => json!("infinity"),
+        2 => json!("-infinity"),
+        3 => json!("2026-11-05T10:00:00Z"),
+        _ => json!((base() + Duration::seconds(rng.gen_range(0..4 * 3600))).to_rfc3339()),
+    };
+    let confidence = match rng.gen_range(0..20) {
+        0 => json!("NaN"),
+        1 => json!(42.0),
+        2 => Value::Null,
+        _ => json!(rng.gen_range(0.0..=1.0)),
+    };
+    let time = match rng.gen_range(0..20) {
+        0 => json!(-5),
+        1 => Value::Null,
+        _ => json!(rng.gen_range(0..6000)),
+    };
+    let mode = ["customer", "banker"][rng.gen_range(0..2)];
+    let session = rng
+        .gen_bool(0.8)
+        .then(|| format!("s{}", rng.gen_range(0..30)));
+    let intent = rng
+        .gen_bool(0.9)
+        .then(|| format!("intent_{}", rng.gen_range(0..5)));
+    let category = [
+        Some("automatable"),
+        Some("sensitive"),
+        Some("human_only"),
+        None,
+    ][rng.gen_range(0..4)];
+    let outcome = ["resolved", "escalated"][rng.gen_range(0..2)];
+    let routing = rng.gen_bool(0.7).then_some("rag");
+    let step_5 = rng.gen_bool(0.5).then_some(0.5);
+    json!({
+        "id": id,
+        "timestamp": timestamp,
+        "assistant_mode": mode,
+        "session_id": session,
+        "user_query": "q",
+        "intent_name": intent,
+        "intent_category": category,
+        "outcome": outcome,
+        "confidence_score": confidence,
+        "processing_time_ms": time,
+        "step_1_intent_completed": rng.gen_bool(0.9),
+        "step_2_routing_decision": routing,
+        "step_5_confidence_score": step_5,
+        "step_6_escalation_triggered": rng.gen_bool(0.3),
+    })
+}
+
+/// Runs `op` again after a deadlock or serialization failure, saying so; returns the
+/// retries (the test fails on any, after checking what the traffic left).
+async fn retrying<F, Fut>(what: &str, mut op: F) -> u32
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), sqlx::Error>>,
+{
+    let mut retries = 0;
+    loop {
+        match op().await {
+            Ok(()) => return retries,
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("40P01" | "40001")) && retries < 20 =>
+            {
+                eprintln!("{what}: {e}; retried");
+                retries += 1;
+            }
+            Err(e) => panic!("a writer's {what} failed: {e}"),
+        }
+    }
+}
+
+/// One writer: `STEPS` random operations, each its own transaction. Returns the
+/// retries it needed.
+async fn writer(pool: PgPool, w: u64) -> u32 {
+    let mut rng = StdRng::seed_from_u64(0x5eed_0000 + w);
+    let mut mine: Vec<Uuid> = Vec::new();
+    let mut batches: Vec<Vec<Uuid>> = Vec::new();
+    let mut next = 0u64;
+    let mut retries = 0;
+    for _ in 0..STEPS {
+        let op = rng.gen_range(0..100);
+        let some = |rng: &mut StdRng, ids: &[Uuid]| -> Vec<Uuid> {
+            ids.iter().filter(|_| rng.gen_bool(0.2)).copied().collect()
+        };
+        if op < 35 || mine.is_empty() {
+            // A batch, with escalations for some of its rows, in one transaction (as
+            // log_interactions writes them).
+            let ids: Vec<Uuid> = (0..rng.gen_range(1..20))
+                .map(|_| {
+                    next += 1;
+                    Uuid::from_u128((u128::from(w) << 64) | u128::from(next))
+                })
+                .collect();
+            let rows: Vec<Value> = ids.iter().map(|id| interaction(&mut rng, *id)).collect();
+            let escalated: Vec<Uuid> = some(&mut rng, &ids);
+            let trigger =
+                ["human_only", "low_confidence", "insufficient_evidence"][rng.gen_range(0..3)];
+            retries += retrying("batch", || {
+                let (pool, rows, escalated) = (pool.clone(), json!(rows), escalated.clone());
+                async move {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO public.interactions SELECT * FROM \
+                         jsonb_populate_recordset(NULL::public.interactions, $1) \
+                         ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(rows)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO public.escalations (interaction_id, trigger_type, escalation_reason) \
+                         SELECT id, $2, 'r' FROM public.interactions WHERE id = ANY($1)",
+                    )
+                    .bind(&escalated)
+                    .bind(trigger)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await
+                }
+            })
+            .await;
+            mine.extend(&ids);
+            batches.push(ids);
+        } else if op < 45 {
+            // A replay: the same ids, other values; ON CONFLICT DO NOTHING keeps the first.
+            let ids = batches[rng.gen_range(0..batches.len())].clone();
+            let rows: Vec<Value> = ids.iter().map(|id| interaction(&mut rng, *id)).collect();
+            retries += retrying("replay", || {
+                let (pool, rows) = (pool.clone(), json!(rows));
+                async move {
+                    sqlx::query(
+                        "INSERT INTO public.interactions SELECT * FROM \
+                         jsonb_populate_recordset(NULL::public.interactions, $1) \
+                         ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(rows)
+                    .execute(&pool)
+                    .await
+                    .map(drop)
+                }
+            })
+            .await;
+        } else if op < 60 {
+            // An update of counted columns, the timestamp moving to another hour.
+            let ids = some(&mut rng, &mine);
+            let mode = ["customer", "banker"][rng.gen_range(0..2)];
+            let outcome = ["resolved", "escalated"][rng.gen_range(0..2)];
+            let intent = format!("intent_{}", rng.gen_range(0..5));
+            let confidence: f64 = rng.gen_range(0.0..=1.0);
+            let minutes = rng.gen_range(-90..90);
+            retries += retrying("update", || {
+                let (pool, ids, intent) = (pool.clone(), ids.clone(), intent.clone());
+                async move {
+                    sqlx::query(
+                        "UPDATE public.interactions SET assistant_mode = $2, outcome = $3, \
+                         intent_name = $4, confidence_score = $5, session_id = 's7', \
+                         \"timestamp\" = \"timestamp\" + make_interval(mins => $6), \
+                         processing_time_ms = processing_time_ms + 1 WHERE id = ANY($1)",
+                    )
+                    .bind(&ids)
+                    .bind(mode)
+                    .bind(outcome)
+                    .bind(intent)
+                    .bind(confidence)
+                    .bind(minutes)
+                    .execute(&pool)
+                    .await
+                    .map(drop)
+                }
+            })
+            .await;
+        } else if op < 65 {
+            // An update that changes nothing counted (as redaction does).
+            let ids = some(&mut rng, &mine);
+            retries += retrying("update of nothing counted", || {
+                let (pool, ids) = (pool.clone(), ids.clone());
+                async move {
+                    sqlx::query("UPDATE public.interactions SET response_text = 'redacted' WHERE id = ANY($1)")
+                        .bind(&ids)
+                        .execute(&pool)
+                        .await
+                        .map(drop)
+                }
+            })
+            .await;
+        } else if op < 75 {
+            // A delete, cascading to escalations.
+            let ids = some(&mut rng, &mine);
+            retries += retrying("delete", || {
+                let (pool, ids) = (pool.clone(), ids.clone());
+                async move {
+                    sqlx::query("DELETE FROM public.interactions WHERE id = ANY($1)")
+                        .bind(&ids)
+                        .execute(&pool)
+                        .await
+                        .map(drop)
+                }
+            })
+            .await;
+        } else if op < 85 {
+            // Escalations change: another trigger, another interaction, or go.
+            let ids = some(&mut rng, &mine);
+            let other = mine[rng.gen_range(0..mine.len())];
+            let sql = match rng.gen_range(0..3) {
+                0 => "UPDATE public.escalations SET trigger_type = 'retargeted' WHERE interaction_id = ANY($1)",
+                1 => "UPDATE public.escalations SET interaction_id = \
+                      (SELECT id FROM public.interactions WHERE id = $2) WHERE interaction_id = ANY($1)",
+                _ => "DELETE FROM public.escalations WHERE interaction_id = ANY($1)",
+            };
+            retries += retrying("escalations change", || {
+                let (pool, ids) = (pool.clone(), ids.clone());
+                async move {
+                    sqlx::query(sql)
+                        .bind(&ids)
+                        .bind(other)
+                        .execute(&pool)
+                        .await
+                        .map(drop)
+                }
+            })
+            .await;
+        } else {
+            // An erasure of one session: its escalations, then its interactions, in one
+            // transaction (as erase_customer_data does).
+            let session = format!("s{}", rng.gen_range(0..30));
+            retries += retrying("erasure", || {
+                let (pool, session) = (pool.clone(), session.clone());
+                async move {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(
+                        "DELETE FROM public.escalations WHERE interaction_id IN \
+                         (SELECT id FROM public.interactions \
+                          WHERE session_id = $1 AND id >= $2 AND id < $3)",
+                    )
+                    .bind(&session)
+                    .bind(Uuid::from_u128(u128::from(w) << 64))
+                    .bind(Uuid::from_u128(u128::from(w + 1) << 64))
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "DELETE FROM public.interactions WHERE session_id = $1 AND id >= $2 AND id < $3",
+                    )
+                    .bind(&session)
+                    .bind(Uuid::from_u128(u128::from(w) << 64))
+                    .bind(Uuid::from_u128(u128::from(w + 1) << 64))
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await
+                }
+            })
+            .await;
+        }
+    }
+    retries
+}
+
+/// The metrics object from the rollups and from the raw rows, for one window and filter.
+async fn both(pool: &PgPool, args: &Value) -> (Value, Value) {
+    let call = |function: &str| {
+        format!(
+            "SELECT {function}($1->>'mode', ($1->>'from')::timestamptz, ($1->>'to')::timestamptz, \
+             $1->>'intent', $1->>'category', $1->>'bucket', $1->>'tz')"
+        )
+    };
+    let rollups: Value = sqlx::query_scalar(&call("public.interaction_metrics_tz"))
+        .bind(args)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("metrics from the rollups for {args}: {e}"));
+    let raw: Value = sqlx::query_scalar(&call("assistant_db.interaction_metrics_raw"))
+        .bind(args)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("metrics from the rows for {args}: {e}"));
+    (rollups, raw)
+}
+
+/// Equal JSON: integers exactly, other numbers within 1e-9 relative, percentiles within 1 %.
+fn assert_same(actual: &Value, expected: &Value, path: &str, args: &Value) {
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(e)) => {
+            let percentile = [".p50", ".p95", ".p99"].iter().any(|p| path.ends_with(p));
+            match (a.as_i64(), e.as_i64()) {
+                (Some(a), Some(e)) if !percentile => assert_eq!(a, e, "{path} for {args}"),
+                _ => {
+                    let (a, e) = (
+                        a.as_f64().unwrap_or(f64::NAN),
+                        e.as_f64().unwrap_or(f64::NAN),
+                    );
+                    let tolerance = if percentile { 0.01 } else { 1e-9 };
+                    assert!(
+                        (a - e).abs() <= tolerance * e.abs().max(1.0),
+                        "{path} for {args}: {a} from the rollups, {e} from the rows"
+                    );
+                }
+            }
+        }
+        (Value::Object(a), Value::Object(e)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(e.keys()).collect();
+            for k in keys {
+                assert_same(
+                    a.get(k).unwrap_or(&Value::Null),
+                    e.get(k).unwrap_or(&Value::Null),
+                    &format!("{path}.{k}"),
+                    args,
+                );
+            }
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(
+                a.len(),
+                e.len(),
+                "length of {path} for {args}: {actual} vs {expected}"
+            );
+            for (i, (a, e)) in a.iter().zip(e).enumerate() {
+                assert_same(a, e, &format!("{path}[{i}]"), args);
+            }
+        }
+        _ => assert_eq!(actual, expected, "{path} for {args}"),
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_leave_the_rollups_exact() {
+    let options = common::migrated_options().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(WRITERS as u32 + 1)
+        .connect_with(options)
+        .await
+        .expect("connect");
+
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| tokio::spawn(writer(pool.clone(), w)))
+        .collect();
+    let mut retries = 0;
+    for w in writers {
+        retries += w.await.expect("a writer panicked");
+    }
+    // Writers only append to the rollups' delta tables and fold them in when no one else
+    // is folding, so they never wait for each other there: no deadlock, not even for the
+    // erasures, which write several statements on different groups.
+    eprintln!("{WRITERS} writers × {STEPS} operations; deadlocks retried: {retries}");
+    assert_eq!(retries, 0, "the rollups made writers deadlock");
+
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM public.interactions")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert!(stored > 100, "the traffic left only {stored} rows");
+
+    let check = PgStore::rollups_check(&pool, HourRange::default())
+        .await
+        .expect("rollups_check");
+    assert!(check.ok, "the rollups drifted: {check:?}");
+
+    // Random windows (partial hours at both ends, none, one side), filters, buckets and
+    // zones (one whose offset is not whole hours).
+    let mut rng = StdRng::seed_from_u64(7);
+    for _ in 0..WINDOWS {
+        let at = |rng: &mut StdRng| {
+            (base() + Duration::seconds(rng.gen_range(-3600..5 * 3600))).to_rfc3339()
+        };
+        let (from, to) = (at(&mut rng), at(&mut rng));
+        let (from, to) = if from <= to { (from, to) } else { (to, from) };
+        let mode = [Some("customer"), Some("banker"), None][rng.gen_range(0..3)];
+        let from = rng.gen_bool(0.85).then_some(from);
+        let to = rng.gen_bool(0.85).then_some(to);
+        let intent = rng
+            .gen_bool(0.3)
+            .then(|| format!("intent_{}", rng.gen_range(0..5)));
+        let category = rng.gen_bool(0.2).then_some("sensitive");
+        let bucket = ["hour", "day", "week"][rng.gen_range(0..3)];
+        let tz = ["UTC", "Europe/Paris", "Asia/Kolkata"][rng.gen_range(0..3)];
+        let args = json!({
+            "mode": mode, "from": from, "to": to, "intent": intent, "category": category,
+            "bucket": bucket, "tz": tz,
+        });
+        let (rollups, raw) = both(&pool, &args).await;
+        assert_same(&rollups, &raw, "", &args);
+    }
+}
+
+#[tokio::test]
+async fn check_finds_what_bypassed_the_triggers_and_rebuild_repairs_it() {
+    let pool = common::migrated_db().await;
+    common::exec(
+        &pool,
+        "INSERT INTO public.interactions (\"timestamp\", assistant_mode, user_query, outcome, processing_time_ms) \
+         SELECT '2026-11-02T08:00:00Z'::timestamptz + g * interval '5 minutes', 'customer', 'q', 'resolved', g \
+         FROM generate_series(1, 50) AS g",
+    )
+    .await;
+    let whole = HourRange::default();
+    assert!(
+        PgStore::rollups_check(&pool, whole)
+            .await
+            .expect("check")
+            .ok
+    );
+
+    // A restore with triggers off (session_replication_role = replica) bypasses them.
+    let mut tx = pool.begin().await.expect("begin");
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .expect("replica");
+    sqlx::query(
+        "INSERT INTO public.interactions (\"timestamp\", assistant_mode, user_query, outcome) \
+         VALUES ('2026-11-02T09:30:00Z', 'banker', 'q', 'escalated')",
+    )
+    .execute(&mut *tx)
+    .await
+    .expect("insert");
+    tx.commit().await.expect("commit");
+
+    let check = PgStore::rollups_check(&pool, whole).await.expect("check");
+    assert!(!check.ok, "{check:?}");
+    assert_eq!(check.groups_differing.hours, 1, "{check:?}");
+    // Outside the range it is not seen.
+    let elsewhere = HourRange {
+        from: Some(base() + Duration::days(1)),
+        to: None,
+    };
+    assert!(
+        PgStore::rollups_check(&pool, elsewhere)
+            .await
+            .expect("check")
+            .ok
+    );
+
+    let hour = HourRange {
+        from: Some(base() + Duration::hours(1)),
+        to: Some(base() + Duration::hours(2)),
+    };
+    let rebuilt = PgStore::rollups_rebuild(&pool, hour)
+        .await
+        .expect("rebuild");
+    assert_eq!(
+        rebuilt, 13,
+        "the hour holds 12 rows written through the triggers and 1 without"
+    );
+    assert!(
+        PgStore::rollups_check(&pool, whole)
+            .await
+            .expect("check")
+            .ok
+    );
+
+    // TRUNCATE empties them.
+    common::exec(&pool, "TRUNCATE public.interactions CASCADE").await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM assistant_db.rollup_hours")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn an_erased_session_leaves_no_trace_in_the_rollups() {
+    let pool = common::migrated_db().await;
+    common::exec(
+        &pool,
+        "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, outcome) \
+         SELECT '2026-11-02T08:00:00Z'::timestamptz + g * interval '1 minute', 'customer', \
+                'conv-' || (g % 3), 'q', 'escalated' FROM generate_series(1, 30) AS g; \
+         INSERT INTO public.escalations (interaction_id, trigger_type, escalation_reason) \
+         SELECT id, 'human_only', 'r' FROM public.interactions",
+    )
+    .await;
+    let erased: Value = sqlx::query_scalar(
+        "SELECT to_jsonb(public.erase_customer_data('session', 'conv-1', NULL, NULL, 'sql'))",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("erase");
+    assert!(erased.to_string().contains("10"), "{erased}");
+    let traces: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM assistant_db.rollup_sessions WHERE session_id = 'conv-1') \
+              + (SELECT count(*) FROM assistant_db.rollup_sessions_delta WHERE session_id = 'conv-1')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(traces, 0);
+    assert!(
+        PgStore::rollups_check(&pool, HourRange::default())
+            .await
+            .expect("check")
+            .ok
+    );
+    let metrics: Value = sqlx::query_scalar("SELECT public.interaction_metrics()")
+        .fetch_one(&pool)
+        .await
+        .expect("metrics");
+    assert_eq!(metrics["total_interactions"], 20, "{metrics}");
+    assert_eq!(metrics["sessions"]["total"], 2, "{metrics}");
+    assert_eq!(
+        metrics["escalations_by_trigger"][0]["count"], 20,
+        "{metrics}"
+    );
+}
