@@ -315,12 +315,13 @@ pub struct TriggerCount {
     pub count: i64,
 }
 
-/// Conversations (distinct non-null `session_id`) among the filtered interactions.
+/// Conversations (non-null `session_id`) that begin in the window: their first
+/// interaction (earliest timestamp, then smallest id) is among the filtered ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sessions {
-    /// Distinct sessions.
+    /// Sessions that begin in the window.
     pub total: i64,
-    /// Sessions none of whose filtered turns was escalated.
+    /// Those of them none of whose interactions escalated.
     pub contained: i64,
 }
 

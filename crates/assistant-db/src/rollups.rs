@@ -41,8 +41,12 @@ pub struct GroupsDiffering {
     pub hours: u64,
     /// The processing-time histogram (`rollup_times`).
     pub times: u64,
-    /// Sessions (`rollup_sessions`).
+    /// Sessions: each kept session against its rows (`rollup_sessions`), and the
+    /// sessions counted per hour against the sessions kept.
     pub sessions: u64,
     /// Escalations per trigger (`rollup_triggers`).
     pub triggers: u64,
+    /// The per-mode hour and day rows against the groups they sum
+    /// (`rollup_times_by_mode`, `rollup_triggers_by_mode`).
+    pub by_mode: u64,
 }

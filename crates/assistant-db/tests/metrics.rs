@@ -454,10 +454,18 @@ fn expected(rows: &[Interaction], escalations: &[Escalation], filter: &MetricsFi
         .map(|(t, n)| json!({"trigger_type": t, "count": n}))
         .collect();
 
-    let sessions = group_by(&f, |r| r.session.clone());
-    let named: Vec<&Vec<&Interaction>> = sessions
-        .iter()
-        .filter(|(s, _)| s.is_some())
+    // A session counts where its first interaction is (earliest timestamp, a missing one
+    // last, then smallest id) when that one passes the filter; it is contained when none
+    // of its interactions, in the window or not, escalated.
+    let all: Vec<&Interaction> = rows.iter().collect();
+    let named: Vec<Vec<&Interaction>> = group_by(&all, |r| r.session.clone())
+        .into_iter()
+        .filter(|(s, g)| {
+            s.is_some()
+                && g.iter()
+                    .min_by_key(|r| (r.timestamp.is_none(), r.timestamp, r.id))
+                    .is_some_and(|first| passes(first, filter))
+        })
         .map(|(_, g)| g)
         .collect();
     let contained = named

@@ -23,7 +23,7 @@ const WRITERS: u64 = 8;
 /// Operations per writer.
 const STEPS: usize = 60;
 /// Random windows and filters compared afterwards.
-const WINDOWS: usize = 40;
+const WINDOWS: usize = 60;
 
 /// The hours the traffic lands in: few, so that the writers meet on the same rollup rows.
 fn base() -> DateTime<Utc> {
@@ -39,6 +39,9 @@ fn interaction(rng: &mut StdRng, id: Uuid) -> Value {
         1 => json!("infinity"),
         2 => json!("-infinity"),
         3 => json!("2026-11-05T10:00:00Z"),
+        // Most rows in four hours, where the writers meet; some over three days, so that
+        // windows hold whole days (answered by the day rows).
+        4..=29 => json!((base() + Duration::seconds(rng.gen_range(0..3 * 86_400))).to_rfc3339()),
         _ => json!((base() + Duration::seconds(rng.gen_range(0..4 * 3600))).to_rfc3339()),
     };
     let confidence = match rng.gen_range(0..20) {
@@ -397,7 +400,12 @@ async fn concurrent_writers_leave_the_rollups_exact() {
     let mut rng = StdRng::seed_from_u64(7);
     for _ in 0..WINDOWS {
         let at = |rng: &mut StdRng| {
-            (base() + Duration::seconds(rng.gen_range(-3600..5 * 3600))).to_rfc3339()
+            let span = if rng.gen_bool(0.5) {
+                5 * 3600
+            } else {
+                3 * 86_400
+            };
+            (base() + Duration::seconds(rng.gen_range(-3600..span))).to_rfc3339()
         };
         let (from, to) = (at(&mut rng), at(&mut rng));
         let (from, to) = if from <= to { (from, to) } else { (to, from) };

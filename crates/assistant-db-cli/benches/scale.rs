@@ -1,13 +1,15 @@
 //! Scale benchmark of the dashboard's metrics (migration 011's rollups): run with
-//! `cargo bench -p assistant-db-server --bench scale`.
+//! `cargo bench -p assistant-db-cli --bench scale`.
 //!
 //! Against a private, durable PostgreSQL (fsync on) started here, it loads realistic
 //! traffic over 90 days, both modes (`ASSISTANT_DB_BENCH_ROWS`, default 10,000,000), with
 //! the rollups' triggers on, and prints in one run:
 //! - the load's rate with the triggers, and the rate of the same inserts without them
-//!   (1/10 of the rows, triggers disabled, then deleted again the same way): the cost of
-//!   the rollups to every writer, since the logger, import and PostgREST all end in such
-//!   an INSERT … SELECT … ON CONFLICT DO NOTHING;
+//!   (1/10 of the rows, triggers disabled, then deleted again the same way);
+//! - the logger's and `assistant-db import`'s rates with the rollups' triggers and
+//!   without them (`ASSISTANT_DB_BENCH_WRITES` demo interactions each, default 100,000,
+//!   over the last day; two rounds, alternating, the median of each), on the loaded
+//!   table: what the rollups cost the writers that matter;
 //! - the rollups' size against the table's, in bytes per interaction;
 //! - a 30-day window of one mode: through the client (`Client::metrics`, rollups), through
 //!   `GET /api/metrics` on a real server, through the computation over raw rows
@@ -18,11 +20,16 @@
 
 use std::time::{Duration, Instant};
 
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::Command;
+
 use assistant_db::config::Secret;
+use assistant_db::demo::{DemoConfig, Generator};
 use assistant_db::local::{Tuning, DEFAULT_DATABASE};
 use assistant_db::logger::{Logger, LoggerConfig};
 use assistant_db::metrics::{Bucket, MetricsFilter};
-use assistant_db::model::AssistantMode;
+use assistant_db::model::{AssistantMode, Interaction};
 use assistant_db::rollups::HourRange;
 use assistant_db::store::PgStore;
 use assistant_db::Client;
@@ -40,6 +47,15 @@ const CHUNK: u64 = 50_000;
 const RUNS: usize = 5;
 /// The token of the benchmark's server.
 const TOKEN: &str = "scale-bench-token-0123456789";
+/// Rounds of the write comparison (each: with the triggers, then without).
+const WRITE_ROUNDS: usize = 2;
+/// The rollups' triggers, on both tables.
+const ROLLUP_TRIGGERS: [&str; 4] = [
+    "rollups_inserted",
+    "rollups_deleted",
+    "rollups_updated",
+    "rollups_truncated",
+];
 
 /// The realistic traffic of `count` interactions ending `end`, spread over 90 days,
 /// starting at row `first`: one INSERT … SELECT of generated rows, as a writer's batch.
@@ -55,7 +71,7 @@ fn insert_sql(first: u64, count: u64, end: DateTime<Utc>) -> String {
                 CASE WHEN g % 3 = 0 THEN 'banker' ELSE 'customer' END, \
                 'conv-' || (g / 4), 'How do I …?', \
                 'intent_' || (hashint % 24), \
-                (ARRAY['automatable', 'sensitive', 'human_only'])[1 + hashint % 3], \
+                (ARRAY['automatable', 'sensitive', 'human_only'])[1 + hashint % 24 % 3], \
                 true, 'rag', hashint % 5 <> 0, true, c, hashint % 7 = 0, \
                 CASE WHEN hashint % 7 = 0 THEN 'escalated' ELSE 'resolved' END, c, \
                 (200 + 3000 * random() ^ 2)::int \
@@ -66,6 +82,16 @@ fn insert_sql(first: u64, count: u64, end: DateTime<Utc>) -> String {
         last = first + count - 1,
     )
 }
+
+/// The rollup tables (migration 011), vacuumed after the load like the spec's tables.
+const ROLLUP_TABLES: [&str; 6] = [
+    "rollup_hours",
+    "rollup_times",
+    "rollup_triggers",
+    "rollup_times_by_mode",
+    "rollup_triggers_by_mode",
+    "rollup_sessions",
+];
 
 /// Escalations for the escalated interactions loaded since `since`.
 const ESCALATIONS: &str = "INSERT INTO public.escalations (interaction_id, trigger_type, escalation_reason) \
@@ -127,11 +153,150 @@ where
     Ok(median(times))
 }
 
+/// Turns the rollups' triggers on or off (the spec's own triggers stay as they are).
+async fn set_rollup_triggers(pool: &PgPool, on: bool) -> Result<(), Failure> {
+    for table in ["public.interactions", "public.escalations"] {
+        for trigger in ROLLUP_TRIGGERS {
+            let verb = if on { "ENABLE" } else { "DISABLE" };
+            sqlx::query(&format!("ALTER TABLE {table} {verb} TRIGGER {trigger}"))
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Tasks logging at once, as the requests of a busy assistant do.
+const LOGGING_TASKS: usize = 32;
+
+/// Logs `rows` through a real logger (spool, batching, COPY) from `LOGGING_TASKS` tasks,
+/// waits until all are stored; returns the rate.
+async fn logger_rate(client: &Client, rows: &[Interaction], spool: &Path) -> Result<f64, Failure> {
+    let logger = Logger::start(client.clone(), LoggerConfig::new(spool)).await?;
+    let started = Instant::now();
+    let share = rows.len().div_ceil(LOGGING_TASKS);
+    let tasks: Vec<_> = rows
+        .chunks(share.max(1))
+        .map(|chunk| {
+            let (logger, chunk) = (logger.clone(), chunk.to_vec());
+            tokio::spawn(async move {
+                for row in chunk {
+                    logger.log(row).await?;
+                }
+                Ok::<_, assistant_db::Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    logger.flush(Duration::from_secs(1800)).await?;
+    let rate = rows.len() as f64 / started.elapsed().as_secs_f64();
+    logger.shutdown(Duration::from_secs(60)).await?;
+    Ok(rate)
+}
+
+/// Imports the NDJSON file with the `assistant-db` binary built beside this benchmark;
+/// returns the rate.
+fn import_rate(url: &str, file: &Path, rows: usize) -> Result<f64, Failure> {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_assistant-db"))
+        .env_remove("DATABASE_URL")
+        .env_remove("SUPABASE_URL")
+        .env_remove("SUPABASE_KEY")
+        .env_remove("ASSISTANT_DB_HOME")
+        .env("RUST_LOG", "warn")
+        .args(["import", "interactions"])
+        .arg(file)
+        .args(["--json", "--database-url", url])
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "assistant-db import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Deletes what a write run added, and checks that it added every row.
+async fn remove(pool: &PgPool, ids: &[uuid::Uuid]) -> Result<(), Failure> {
+    let deleted = sqlx::query("DELETE FROM public.interactions WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if deleted != ids.len() as u64 {
+        return Err(format!("a write run stored {deleted} of {} interactions", ids.len()).into());
+    }
+    Ok(())
+}
+
+/// The logger's and import's rates with the rollups' triggers and without them, on the
+/// loaded table: `count` demo interactions over the last day, logged, then imported
+/// (after the logged ones are deleted again), each round with and then without.
+async fn write_rates(
+    pool: &PgPool,
+    client: &Client,
+    url: &str,
+    count: usize,
+) -> Result<(), Failure> {
+    let dir = tempfile::tempdir()?;
+    let config = DemoConfig {
+        seed: 2026_12_02,
+        interactions: count,
+        start: Utc::now() - Span::days(1),
+        days: 1,
+    };
+    let rows: Vec<Interaction> = Generator::new(&config).map(|t| t.interaction).collect();
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
+    let file = dir.path().join("interactions.ndjson");
+    let mut out = BufWriter::new(std::fs::File::create(&file)?);
+    for row in &rows {
+        serde_json::to_writer(&mut out, row)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    drop(out);
+
+    let (mut logged, mut imported) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+    for round in 0..WRITE_ROUNDS {
+        for (k, on) in [true, false].into_iter().enumerate() {
+            set_rollup_triggers(pool, on).await?;
+            let spool = dir.path().join(format!("spool-{round}-{on}.db"));
+            logged[k].push(logger_rate(client, &rows, &spool).await?);
+            remove(pool, &ids).await?;
+            imported[k].push(import_rate(url, &file, rows.len())?);
+            remove(pool, &ids).await?;
+            set_rollup_triggers(pool, true).await?;
+        }
+    }
+    let mid = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("writes of {count} demo interactions into the loaded table (median of {WRITE_ROUNDS} rounds):");
+    for (name, runs) in [("logger", &mut logged), ("import", &mut imported)] {
+        let (with, without) = (mid(&mut runs[0]), mid(&mut runs[1]));
+        println!(
+            "  {name:<7} {with:>7.0} rows/s with the rollups' triggers, {without:>7.0} without \
+             ({:.0} % of without)",
+            100.0 * with / without
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Failure> {
     let rows: u64 = match std::env::var("ASSISTANT_DB_BENCH_ROWS") {
-        Ok(text) => text.parse()?,
+        Ok(text) => text.replace(['_', ','], "").parse()?,
         Err(_) => 10_000_000,
+    };
+    let writes: usize = match std::env::var("ASSISTANT_DB_BENCH_WRITES") {
+        Ok(text) => text.replace(['_', ','], "").parse()?,
+        Err(_) => 100_000,
     };
     let server = EphemeralCluster::start_with(Tuning::Durable)?;
     let cluster = server.cluster();
@@ -153,12 +318,7 @@ async fn main() -> Result<(), Failure> {
     sqlx::query("VACUUM ANALYZE public.escalations")
         .execute(&pool)
         .await?;
-    for table in [
-        "rollup_hours",
-        "rollup_times",
-        "rollup_sessions",
-        "rollup_triggers",
-    ] {
+    for table in ROLLUP_TABLES {
         sqlx::query(&format!("VACUUM ANALYZE assistant_db.{table}"))
             .execute(&pool)
             .await?;
@@ -204,8 +364,9 @@ async fn main() -> Result<(), Failure> {
     let sizes: (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM public.interactions), \
                 pg_total_relation_size('public.interactions') + pg_total_relation_size('public.escalations'), \
-                pg_total_relation_size('assistant_db.rollup_hours') + pg_total_relation_size('assistant_db.rollup_times') \
-                + pg_total_relation_size('assistant_db.rollup_sessions') + pg_total_relation_size('assistant_db.rollup_triggers')",
+                (SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class AS c \
+                 JOIN pg_namespace AS n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = 'assistant_db' AND c.relkind = 'r' AND c.relname LIKE 'rollup%')",
     )
     .fetch_one(&pool)
     .await?;
@@ -311,6 +472,8 @@ async fn main() -> Result<(), Failure> {
         let t = timed(|| async { Ok::<_, Failure>(client.metrics(&f).await?) }).await?;
         println!("  {days:>2} days  {}", ms(t));
     }
+
+    write_rates(&pool, &client, &cluster.url(DEFAULT_DATABASE), writes).await?;
 
     let started = Instant::now();
     let check = PgStore::rollups_check(
