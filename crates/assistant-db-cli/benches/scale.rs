@@ -244,7 +244,7 @@ async fn write_rates(
 ) -> Result<(), Failure> {
     let dir = tempfile::tempdir()?;
     let config = DemoConfig {
-        seed: 2026_12_02,
+        seed: 20_261_202,
         interactions: count,
         start: Utc::now() - Span::days(1),
         days: 1,

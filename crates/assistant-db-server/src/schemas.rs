@@ -644,12 +644,13 @@ pub struct TriggerCount {
     count: i64,
 }
 
-/// Conversations (distinct `session_id`).
+/// Conversations (`session_id`) that begin in the window: their first interaction is
+/// among the filtered ones.
 #[derive(Serialize, ToSchema)]
 pub struct Sessions {
-    /// Distinct sessions.
+    /// Sessions that begin in the window.
     total: i64,
-    /// Sessions none of whose turns was escalated.
+    /// Those of them none of whose turns was escalated.
     contained: i64,
 }
 

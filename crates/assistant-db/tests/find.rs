@@ -395,3 +395,51 @@ async fn day_and_week_buckets_start_at_midnight_in_the_zone_over_both_transports
         "{err:?}"
     );
 }
+
+/// The dashboard's recent escalations: newest first, those of interactions without a
+/// timestamp last, at most `limit`, within the filter.
+#[tokio::test]
+async fn recent_escalations_come_newest_first_and_untimed_last() {
+    let pool = common::migrated_db().await;
+    sqlx::query(
+        "INSERT INTO public.interactions (id, \"timestamp\", assistant_mode, user_query, outcome) \
+         SELECT ('00000000-0000-0000-0000-00000000000' || n)::uuid, \
+                CASE WHEN n = 1 THEN NULL ELSE '2026-11-02 08:00Z'::timestamptz + n * interval '1 hour' END, \
+                CASE WHEN n = 5 THEN 'banker' ELSE 'customer' END, 'q', 'escalated' \
+         FROM generate_series(1, 6) AS n",
+    )
+    .execute(&pool)
+    .await
+    .expect("interactions");
+    sqlx::query(
+        "INSERT INTO public.escalations (interaction_id, trigger_type, escalation_reason) \
+         SELECT id, 'low_confidence', 'r' FROM public.interactions",
+    )
+    .execute(&pool)
+    .await
+    .expect("escalations");
+    let client = Client::from_pool(pool);
+    let order = |rows: Vec<assistant_db::query::RecentEscalation>| -> Vec<u128> {
+        rows.iter().map(|r| r.interaction_id.as_u128()).collect()
+    };
+    let all = client
+        .recent_escalations(&MetricsFilter::default(), 10)
+        .await
+        .expect("all");
+    assert_eq!(order(all), [6, 5, 4, 3, 2, 1]);
+    let customer = MetricsFilter {
+        mode: Some(AssistantMode::Customer),
+        ..MetricsFilter::default()
+    };
+    let two = client.recent_escalations(&customer, 2).await.expect("two");
+    assert_eq!(order(two), [6, 4]);
+    let windowed = MetricsFilter {
+        from: Some("2026-11-02T10:00:00Z".parse().expect("instant")),
+        ..customer
+    };
+    let rows = client
+        .recent_escalations(&windowed, 10)
+        .await
+        .expect("window");
+    assert_eq!(order(rows), [6, 4, 3, 2]);
+}

@@ -295,15 +295,28 @@ impl Store for PgStore {
         filter: &MetricsFilter,
         limit: u32,
     ) -> Result<Vec<RecentEscalation>> {
-        let mut sql = QueryBuilder::<Postgres>::new(
-            "SELECT jsonb_build_object('interaction_id', i.id, 'timestamp', i.\"timestamp\", \
-                    'assistant_mode', i.assistant_mode, 'intent_name', i.intent_name, \
-                    'trigger_type', e.trigger_type, 'escalation_reason', e.escalation_reason) \
+        // Newest first, rows without a timestamp last. The two parts are asked apart: in
+        // one `ORDER BY "timestamp" DESC NULLS LAST` PostgreSQL cannot walk the timestamp
+        // index (it holds NULLs first in that direction), so it would join and sort every
+        // escalation of the window to return ten.
+        const ROW: &str = "SELECT jsonb_build_object('interaction_id', i.id, 'timestamp', \
+                i.\"timestamp\", 'assistant_mode', i.assistant_mode, 'intent_name', \
+                i.intent_name, 'trigger_type', e.trigger_type, 'escalation_reason', \
+                e.escalation_reason) AS row, i.\"timestamp\" AS at, e.created_at, e.id \
              FROM public.escalations e JOIN public.interactions i ON i.id = e.interaction_id \
-             WHERE true",
-        );
-        push_conditions(&mut sql, &filter.conditions());
-        sql.push(" ORDER BY i.\"timestamp\" DESC NULLS LAST, e.created_at DESC, e.id DESC LIMIT ")
+             WHERE ";
+        let conditions = filter.conditions();
+        let mut sql = QueryBuilder::<Postgres>::new("SELECT t.row FROM ((");
+        sql.push(ROW).push("i.\"timestamp\" IS NOT NULL");
+        push_conditions(&mut sql, &conditions);
+        sql.push(" ORDER BY i.\"timestamp\" DESC, e.created_at DESC, e.id DESC LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(") UNION ALL (");
+        sql.push(ROW).push("i.\"timestamp\" IS NULL");
+        push_conditions(&mut sql, &conditions);
+        sql.push(" ORDER BY e.created_at DESC, e.id DESC LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(")) AS t ORDER BY t.at DESC NULLS LAST, t.created_at DESC, t.id DESC LIMIT ")
             .push_bind(i64::from(limit));
         let rows: Vec<Value> = sql.build_query_scalar().fetch_all(&self.pool).await?;
         rows.into_iter().map(decode::row).collect()
