@@ -112,6 +112,35 @@ CREATE TABLE IF NOT EXISTS assistant_db.rollup_hours (
         UNIQUE NULLS NOT DISTINCT (assistant_mode, hour, intent_name, intent_category)
 );
 
+-- rollup_hours summed per UTC day (`day`, its first instant; finite days only): what a
+-- window of whole days reads when its buckets are days or weeks that days fit in.
+CREATE TABLE IF NOT EXISTS assistant_db.rollup_days (
+    day timestamptz,
+    assistant_mode text NOT NULL,
+    intent_name text,
+    intent_category text,
+    total bigint NOT NULL,
+    resolved bigint NOT NULL,
+    escalated bigint NOT NULL,
+    step_1 bigint NOT NULL,
+    step_2 bigint NOT NULL,
+    step_3 bigint NOT NULL,
+    step_4 bigint NOT NULL,
+    step_5 bigint NOT NULL,
+    step_6 bigint NOT NULL,
+    confidence_n bigint NOT NULL,
+    confidence_sum numeric NOT NULL,
+    confidence_bad bigint NOT NULL,
+    confidence_bins bigint[] NOT NULL,
+    time_n bigint NOT NULL,
+    time_sum numeric NOT NULL,
+    time_bad bigint NOT NULL,
+    sessions bigint NOT NULL,
+    sessions_contained bigint NOT NULL,
+    CONSTRAINT rollup_days_key
+        UNIQUE NULLS NOT DISTINCT (assistant_mode, day, intent_name, intent_category)
+);
+
 -- A histogram is two arrays: the buckets that hold values, ascending, and their counts.
 CREATE TABLE IF NOT EXISTS assistant_db.rollup_times (
     day boolean NOT NULL,
@@ -175,6 +204,8 @@ REVOKE ALL ON SEQUENCE assistant_db.rollup_writes FROM PUBLIC, anon, authenticat
 
 COMMENT ON TABLE assistant_db.rollup_hours IS
     'assistant-db rollups: interactions per UTC hour, mode, intent and category (migration 011).';
+COMMENT ON TABLE assistant_db.rollup_days IS
+    'assistant-db rollups: rollup_hours summed per UTC day (migration 011).';
 COMMENT ON TABLE assistant_db.rollup_times IS
     'assistant-db rollups: processing-time histogram per hour and group (assistant_db.time_bucket).';
 COMMENT ON TABLE assistant_db.rollup_triggers IS
@@ -225,7 +256,7 @@ DO $grants$
 DECLARE
     v_table text;
 BEGIN
-    FOREACH v_table IN ARRAY ARRAY['rollup_hours', 'rollup_times', 'rollup_triggers',
+    FOREACH v_table IN ARRAY ARRAY['rollup_hours', 'rollup_days', 'rollup_times', 'rollup_triggers',
                                    'rollup_times_by_mode', 'rollup_triggers_by_mode',
                                    'rollup_sessions', 'rollup_hours_delta', 'rollup_times_delta',
                                    'rollup_triggers_delta', 'rollup_sessions_delta'] LOOP
@@ -374,20 +405,20 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE p_table
-        WHEN 'hours' THEN
+    SELECT CASE
+        WHEN p_table IN ('hours', 'days') THEN
             'NOT (d.total = 0 AND d.resolved = 0 AND d.escalated = 0 AND d.step_1 = 0 '
             'AND d.step_2 = 0 AND d.step_3 = 0 AND d.step_4 = 0 AND d.step_5 = 0 AND d.step_6 = 0 '
             'AND d.confidence_n = 0 AND d.confidence_sum = 0 AND d.confidence_bad = 0 '
             'AND d.confidence_bins = ''{0,0,0,0,0,0,0,0,0,0}'' AND d.time_n = 0 AND d.time_sum = 0 '
             'AND d.time_bad = 0 AND d.sessions = 0 AND d.sessions_contained = 0)'
-        WHEN 'counts' THEN
+        WHEN p_table = 'counts' THEN
             'NOT (d.total = 0 AND d.resolved = 0 AND d.escalated = 0 AND d.step_1 = 0 '
             'AND d.step_2 = 0 AND d.step_3 = 0 AND d.step_4 = 0 AND d.step_5 = 0 AND d.step_6 = 0 '
             'AND d.confidence_n = 0 AND d.confidence_sum = 0 AND d.confidence_bad = 0 '
             'AND d.confidence_bins = ''{0,0,0,0,0,0,0,0,0,0}'' AND d.time_n = 0 AND d.time_sum = 0 '
             'AND d.time_bad = 0)'
-        WHEN 'times' THEN 'true'
+        WHEN p_table = 'times' THEN 'true'
         ELSE 'd.n <> 0'
     END
 $$;
@@ -404,8 +435,8 @@ AS $function$
 DECLARE
     v_sets text;
 BEGIN
-    CASE p_table
-    WHEN 'hours' THEN
+    CASE
+    WHEN p_table IN ('hours', 'days') THEN
         v_sets := 'total = r.total + EXCLUDED.total, resolved = r.resolved + EXCLUDED.resolved, '
             'escalated = r.escalated + EXCLUDED.escalated, step_1 = r.step_1 + EXCLUDED.step_1, '
             'step_2 = r.step_2 + EXCLUDED.step_2, step_3 = r.step_3 + EXCLUDED.step_3, '
@@ -447,17 +478,19 @@ AS $$
                              assistant_db.rollup_nonzero(p_table))
 $$;
 
--- The rows of one table (or its deltas) summed per group.
+-- The rows of one table (or its deltas) summed per group; 'days': rows of rollup_hours
+-- (finite hours) summed per UTC day.
 CREATE OR REPLACE FUNCTION assistant_db.rollup_sum_sql(p_table text, p_from text)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.format('SELECT m.hour, m.assistant_mode, m.intent_name, m.intent_category, %s '
+    SELECT pg_catalog.format('SELECT %s, m.assistant_mode, m.intent_name, m.intent_category, %s '
                              'FROM (%s) AS m GROUP BY 1, 2, 3, 4%s',
-        CASE p_table
-            WHEN 'hours' THEN
+        CASE p_table WHEN 'days' THEN 'pg_catalog.date_trunc(''day'', m.hour, ''UTC'')' ELSE 'm.hour' END,
+        CASE
+            WHEN p_table IN ('hours', 'days') THEN
                 'sum(m.total) AS total, sum(m.resolved) AS resolved, sum(m.escalated) AS escalated, '
                 'sum(m.step_1) AS step_1, sum(m.step_2) AS step_2, sum(m.step_3) AS step_3, '
                 'sum(m.step_4) AS step_4, sum(m.step_5) AS step_5, sum(m.step_6) AS step_6, '
@@ -472,7 +505,7 @@ AS $$
             ELSE 'm.trigger_type, sum(m.n) AS n'
         END,
         p_from,
-        CASE WHEN p_table = 'hours' THEN '' ELSE ', 5' END)
+        CASE WHEN p_table IN ('hours', 'days') THEN '' ELSE ', 5' END)
 $$;
 
 -- The per-mode rows (hour and day) that rollup_triggers rows (`p_rows`) sum to.
@@ -645,14 +678,22 @@ DECLARE
     v_zero_by_mode tid[];
 BEGIN
     EXECUTE pg_catalog.format(
-        'WITH moved AS (DELETE FROM assistant_db.rollup_hours_delta RETURNING *), '
-        'up AS (%s RETURNING r.ctid AS at, r.total, r.sessions, r.sessions_contained) '
-        'SELECT array_agg(up.at) FILTER (WHERE up.total = 0 AND up.sessions = 0 '
-        'AND up.sessions_contained = 0) FROM up',
-        assistant_db.rollup_upsert_sql('hours', assistant_db.rollup_sum_sql('hours', 'SELECT * FROM moved')))
-        INTO v_zero;
+        'WITH moved AS MATERIALIZED (DELETE FROM assistant_db.rollup_hours_delta RETURNING *), '
+        'up AS (%s RETURNING r.ctid AS at, r.total, r.sessions, r.sessions_contained), '
+        'up_days AS (%s RETURNING r.ctid AS at, r.total, r.sessions, r.sessions_contained) '
+        'SELECT (SELECT array_agg(up.at) FILTER (WHERE up.total = 0 AND up.sessions = 0 '
+        '                                        AND up.sessions_contained = 0) FROM up), '
+        '       (SELECT array_agg(d.at) FILTER (WHERE d.total = 0 AND d.sessions = 0 '
+        '                                       AND d.sessions_contained = 0) FROM up_days AS d)',
+        assistant_db.rollup_upsert_sql('hours', assistant_db.rollup_sum_sql('hours', 'SELECT * FROM moved')),
+        assistant_db.rollup_upsert_sql('days', assistant_db.rollup_sum_sql('days',
+            'SELECT * FROM moved AS x WHERE pg_catalog.isfinite(x.hour)')))
+        INTO v_zero, v_zero_by_mode;
     IF v_zero IS NOT NULL THEN
         DELETE FROM assistant_db.rollup_hours WHERE ctid = ANY (v_zero);
+    END IF;
+    IF v_zero_by_mode IS NOT NULL THEN
+        DELETE FROM assistant_db.rollup_days WHERE ctid = ANY (v_zero_by_mode);
     END IF;
 
     EXECUTE assistant_db.histogram_add_sql(
@@ -738,15 +779,33 @@ BEGIN
             ON CONFLICT ON CONSTRAINT rollup_hours_key DO UPDATE SET
                 sessions = r.sessions + EXCLUDED.sessions,
                 sessions_contained = r.sessions_contained + EXCLUDED.sessions_contained
+            RETURNING r.ctid AS at, r.total, r.sessions, r.sessions_contained),
+        counts_days AS (
+            INSERT INTO assistant_db.rollup_days AS r
+            SELECT pg_catalog.date_trunc('day', c.first_at, 'UTC'), c.assistant_mode, c.intent_name,
+                   c.intent_category, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '{0,0,0,0,0,0,0,0,0,0}', 0, 0, 0,
+                   sum(c.sign), sum(CASE WHEN NOT c.escalated THEN c.sign ELSE 0 END)
+            FROM changes AS c
+            WHERE pg_catalog.isfinite(c.first_at)
+            GROUP BY 1, 2, 3, 4
+            HAVING sum(c.sign) <> 0 OR sum(CASE WHEN NOT c.escalated THEN c.sign ELSE 0 END) <> 0
+            ON CONFLICT ON CONSTRAINT rollup_days_key DO UPDATE SET
+                sessions = r.sessions + EXCLUDED.sessions,
+                sessions_contained = r.sessions_contained + EXCLUDED.sessions_contained
             RETURNING r.ctid AS at, r.total, r.sessions, r.sessions_contained)
-        SELECT array_agg(c.at) FILTER (WHERE c.total = 0 AND c.sessions = 0 AND c.sessions_contained = 0)
-        FROM counts AS c
+        SELECT (SELECT array_agg(c.at) FILTER (WHERE c.total = 0 AND c.sessions = 0 AND c.sessions_contained = 0)
+                FROM counts AS c),
+               (SELECT array_agg(c.at) FILTER (WHERE c.total = 0 AND c.sessions = 0 AND c.sessions_contained = 0)
+                FROM counts_days AS c)
         $q$,
         assistant_db.rollup_sessions_with_sql('DELETE FROM assistant_db.rollup_sessions_delta RETURNING *'),
         assistant_db.rollup_sessions_next_sql())
-        INTO v_zero;
+        INTO v_zero, v_zero_by_mode;
     IF v_zero IS NOT NULL THEN
         DELETE FROM assistant_db.rollup_hours WHERE ctid = ANY (v_zero);
+    END IF;
+    IF v_zero_by_mode IS NOT NULL THEN
+        DELETE FROM assistant_db.rollup_days WHERE ctid = ANY (v_zero_by_mode);
     END IF;
 END;
 $function$;
@@ -912,6 +971,7 @@ AS $function$
 BEGIN
     IF TG_TABLE_NAME = 'interactions' THEN
         DELETE FROM assistant_db.rollup_hours;
+        DELETE FROM assistant_db.rollup_days;
         DELETE FROM assistant_db.rollup_times;
         DELETE FROM assistant_db.rollup_times_by_mode;
         DELETE FROM assistant_db.rollup_sessions;
@@ -1060,6 +1120,16 @@ BEGIN
 
     EXECUTE 'DELETE FROM assistant_db.rollup_hours AS r WHERE '
             || assistant_db.rollup_in('r.hour', p_from, p_to, p_rest);
+    IF NOT p_rest THEN
+        EXECUTE 'DELETE FROM assistant_db.rollup_days AS r WHERE '
+                || assistant_db.rollup_in('r.day', v_day_from, v_day_to);
+        EXECUTE pg_catalog.format(
+            'INSERT INTO assistant_db.rollup_days SELECT * FROM (%s) AS d WHERE %s',
+            assistant_db.rollup_sum_sql('days', pg_catalog.format(
+                'SELECT * FROM assistant_db.rollup_hours AS x WHERE pg_catalog.isfinite(x.hour) AND %s',
+                assistant_db.rollup_in('x.hour', v_day_from, v_day_to))),
+            assistant_db.rollup_nonzero('days'));
+    END IF;
     EXECUTE 'DELETE FROM assistant_db.rollup_triggers AS r WHERE '
             || assistant_db.rollup_in('r.hour', p_from, p_to, p_rest);
     EXECUTE pg_catalog.format('DELETE FROM assistant_db.rollup_triggers_by_mode AS r '
@@ -1234,6 +1304,16 @@ BEGIN
                 assistant_db.rollup_in('r.at', v_day_from, v_day_to))),
             assistant_db.rollup_in('f.hour', v_from, v_to)))
     INTO v_more;
+    v_drift := v_drift + v_more;
+    EXECUTE pg_catalog.format(v_diff,
+        pg_catalog.format('SELECT r.* FROM assistant_db.rollup_days AS r WHERE %s',
+                          assistant_db.rollup_in('r.day', v_day_from, v_day_to)),
+        pg_catalog.format('SELECT d.* FROM (%s) AS d WHERE %s',
+            assistant_db.rollup_sum_sql('days', pg_catalog.format(
+                'SELECT * FROM assistant_db.rollup_hours AS x WHERE pg_catalog.isfinite(x.hour) AND %s',
+                assistant_db.rollup_in('x.hour', v_day_from, v_day_to))),
+            assistant_db.rollup_nonzero('days')))
+    INTO v_more;
     v_result := v_result || pg_catalog.jsonb_build_object('by_mode', v_drift + v_more);
 
     EXECUTE pg_catalog.format(v_diff,
@@ -1351,7 +1431,8 @@ DECLARE
     -- Parameters of the dynamic statements: $1 mode, $2 from, $3 to, $4 intent,
     -- $5 category, $6 bucket, $7 zone, $8 horizon, $9 the edge hours, $10 k, $11 the
     -- whole days, $12 and $13 the ranges of hours between them, $14 the hours a bucket
-    -- begins inside (NULL: unknown, tested row by row).
+    -- begins inside (NULL: unknown, tested row by row), $15 and $16 the ranges of hours
+    -- between the days whose counts are read from rollup_days, $17 those days.
     v_mode text;
     v_filter text;
     v_groups text;
@@ -1363,6 +1444,10 @@ DECLARE
     v_lo timestamptz;
     v_hi timestamptz;
     v_straddles timestamptz[];
+    v_count_days timestamptz[] := '{}';
+    v_count_lo timestamptz[] := '{}';
+    v_count_hi timestamptz[] := '{}';
+    v_hours text;
     v_times text;
     v_triggers text;
     v_whole text;
@@ -1473,8 +1558,11 @@ BEGIN
         'WHERE ($1 IS NULL OR i.assistant_mode = $1) AND ($2 IS NULL OR i."timestamp" >= $2) '
         'AND ($3 IS NULL OR i."timestamp" <= $3) AND ($4 IS NULL OR i.intent_name = $4) '
         'AND ($5 IS NULL OR i.intent_category = $5)';
+    -- (OFFSET 0 keeps the escalations read per edge row, through their index: the
+    -- planner overestimates the edge rows and would hash every escalation.)
     v_edge_escalations := 'SELECT r.*, x.trigger_type FROM edge AS r '
-        'JOIN public.escalations AS x ON x.interaction_id = r.id';
+        'CROSS JOIN LATERAL (SELECT e.trigger_type FROM public.escalations AS e '
+        '                    WHERE e.interaction_id = r.id OFFSET 0) AS x';
 
     -- Whole UTC days: days in the window none of whose hours with rows is an edge. Their
     -- histograms and triggers come from one row per day; the hours between them, in the
@@ -1514,6 +1602,35 @@ BEGIN
           FROM pg_catalog.unnest(v_days || v_hi) AS d(day)) AS g
     WHERE g.lo < g.hi;
 
+    -- The counts of a whole day come from its rollup_days row when the day lies in one
+    -- bucket (day or week buckets in a zone whose midnight is UTC's) and on one side of
+    -- the horizon.
+    IF p_bucket IN ('day', 'week') THEN
+        SELECT coalesce(array_agg(d.day ORDER BY d.day), '{}')
+        INTO v_count_days
+        FROM pg_catalog.unnest(v_days) AS d(day)
+        WHERE pg_catalog.date_trunc(p_bucket, d.day, p_tz)
+              = pg_catalog.date_trunc(p_bucket, d.day + interval '24 hours' - interval '1 microsecond', p_tz)
+          AND (d.day + interval '24 hours' - interval '1 microsecond' <= v_horizon OR d.day > v_horizon);
+    END IF;
+    SELECT coalesce(array_agg(g.lo ORDER BY g.lo), '{}'), coalesce(array_agg(g.hi ORDER BY g.lo), '{}')
+    INTO v_count_lo, v_count_hi
+    FROM (SELECT coalesce(pg_catalog.lag(d.day) OVER (ORDER BY d.day) + interval '24 hours', v_lo) AS lo,
+                 d.day AS hi
+          FROM pg_catalog.unnest(v_count_days || v_hi) AS d(day)) AS g
+    WHERE g.lo < g.hi;
+    v_hours := pg_catalog.format(
+        'SELECT r.* FROM ROWS FROM (pg_catalog.unnest($15::timestamptz[]), pg_catalog.unnest($16::timestamptz[])) AS g(lo, hi) '
+        'JOIN LATERAL (SELECT m.* FROM assistant_db.rollup_hours AS m '
+        '              WHERE m.hour >= g.lo AND m.hour < g.hi %1$s) AS r ON true '
+        'WHERE pg_catalog.isfinite(r.hour) AND (%2$s) %3$s '
+        'UNION ALL '
+        'SELECT r.* FROM assistant_db.rollup_hours AS r '
+        'WHERE (r.hour IS NULL OR NOT pg_catalog.isfinite(r.hour)) AND (%2$s) %3$s '
+        'UNION ALL '
+        'SELECT r.* FROM assistant_db.rollup_hours_delta AS r WHERE (%2$s) %3$s',
+        pg_catalog.replace(v_mode, 'r.', 'm.'), v_whole, v_groups);
+
     -- Rows of a histogram or trigger table `%1$s` with hour and day rows, whole hours
     -- outside the whole days, then the whole days, then the pending deltas; %2$s: the
     -- columns to take, %3$s the filter (on `r`).
@@ -1551,8 +1668,16 @@ BEGIN
                r.step_1, r.step_2, r.step_3, r.step_4, r.step_5, r.step_6, r.confidence_n,
                r.confidence_sum, r.confidence_bad, r.confidence_bins, r.time_n, r.time_sum, r.time_bad,
                r.sessions, r.sessions_contained
-        FROM (SELECT * FROM assistant_db.rollup_hours UNION ALL SELECT * FROM assistant_db.rollup_hours_delta) AS r
-        WHERE (%2$s) %3$s
+        FROM (%11$s) AS r
+        UNION ALL
+        SELECT CASE WHEN r.day + interval '24 hours' - interval '1 microsecond' <= $8
+                    THEN pg_catalog.date_trunc($6, r.day, $7) END,
+               r.assistant_mode, r.intent_name, r.intent_category, r.total, r.resolved, r.escalated,
+               r.step_1, r.step_2, r.step_3, r.step_4, r.step_5, r.step_6, r.confidence_n,
+               r.confidence_sum, r.confidence_bad, r.confidence_bins, r.time_n, r.time_sum, r.time_bad,
+               r.sessions, r.sessions_contained
+        FROM assistant_db.rollup_days AS r
+        WHERE r.day = ANY ($17::timestamptz[]) %12$s
         UNION ALL
         %4$s
     ),
@@ -1768,10 +1893,12 @@ BEGIN
         v_triggers,
         assistant_db.rollup_sessions_next_sql(),
         assistant_db.rollup_select('triggers', v_edge_escalations, v_key),
-        v_edge_rows)
+        v_edge_rows,
+        v_hours,
+        v_filter)
         INTO v_result
         USING p_mode, p_from, p_to, p_intent, p_category, p_bucket, p_tz, v_horizon, v_edges, v_k,
-              v_days, v_gap_lo, v_gap_hi, v_straddles;
+              v_days, v_gap_lo, v_gap_hi, v_straddles, v_count_lo, v_count_hi, v_count_days;
 
     IF (v_result ->> 'total_interactions')::bigint < v_k THEN
         PERFORM assistant_db.refuse(NULL, NULL, 'window',
@@ -1877,6 +2004,7 @@ BEGIN
     PERFORM pg_catalog.pg_advisory_xact_lock(2026, 11);
     LOCK TABLE public.interactions, public.escalations IN SHARE MODE;
     DELETE FROM assistant_db.rollup_hours;
+    DELETE FROM assistant_db.rollup_days;
     DELETE FROM assistant_db.rollup_times;
     DELETE FROM assistant_db.rollup_triggers;
     DELETE FROM assistant_db.rollup_times_by_mode;

@@ -51,7 +51,7 @@ async fn passes_on_a_freshly_migrated_database() {
     let report = verify_after("").await;
     assert!(report.passed(), "{report}");
     assert!(
-        report.to_string().ends_with("OK: 109 passed, 0 failed"),
+        report.to_string().ends_with("OK: 110 passed, 0 failed"),
         "{report}"
     );
     assert!(
