@@ -8,7 +8,8 @@
 --                        confidence's count, sum and ten-bin histogram, the processing
 --                        time's count and sum, the values the model refuses (confidence
 --                        outside [0, 1] or NaN, negative time), and the sessions that
---                        begin in the group (see Sessions below);
+--                        begin in the group (see Sessions below); rollup_days holds the
+--                        same per UTC day;
 --       rollup_triggers  escalations per trigger_type (an escalation counts in the hour
 --                        and group of its interaction; one without an interaction does
 --                        not count, as in the raw computation);
@@ -21,8 +22,9 @@
 --                        and group, not one per bucket.
 --     And per mode, for windows without an intent or category filter, per UTC hour and
 --     per UTC day: rollup_times_by_mode and rollup_triggers_by_mode.
---     A 30-day window of one mode reads about 720 × groups rows of rollup_hours, one
---     histogram per day and a few hundred rows of triggers, whatever the table holds.
+--     A 30-day window of one mode with daily buckets in UTC reads one row per day and
+--     group of rollup_days, one histogram per day, a few hundred rows of triggers and the
+--     hours of its partial days, whatever the table holds.
 --     `hour` is date_trunc('hour', "timestamp", 'UTC'); an infinite timestamp keeps its
 --     infinity and a NULL one is the NULL hour (the keys are NULLS NOT DISTINCT).
 --   * Sessions. A session (a session_id) counts in the window that holds its first
