@@ -46,7 +46,7 @@ pub struct GroupsDiffering {
     pub sessions: u64,
     /// Escalations per trigger (`rollup_triggers`).
     pub triggers: u64,
-    /// The per-mode hour and day rows against the groups they sum
-    /// (`rollup_times_by_mode`, `rollup_triggers_by_mode`).
+    /// The day rows and the per-mode rows against the hours they sum (`rollup_days`,
+    /// the day rows of `rollup_times`, `rollup_times_by_mode`, `rollup_triggers_by_mode`).
     pub by_mode: u64,
 }

@@ -146,7 +146,7 @@ fn report(check: &RollupCheck, json: bool) -> anyhow::Result<()> {
     } else {
         println!(
             "The rollups of {range} differ from the raw rows: {} groups of counts, {} of \
-             processing times, {} of sessions, {} of escalation triggers, {} of per-mode sums. \
+             processing times, {} of sessions, {} of escalation triggers, {} of day or per-mode sums. \
              Repair them with `assistant-db rollups rebuild` (same --from/--to).",
             d.hours, d.times, d.sessions, d.triggers, d.by_mode
         );
