@@ -666,10 +666,12 @@ AS $$
 $$;
 
 -- Folds every delta this transaction can see into the rollups and deletes the groups that
--- fell to zero. One fold at a time: the caller holds the advisory lock (2026, 11);
--- writers only try it and go on without when another holds it, so no writer ever waits
--- here.
-CREATE OR REPLACE FUNCTION assistant_db.rollups_compact()
+-- fell to zero; p_sessions_only: only the sessions' deltas (what an erasure must not
+-- leave behind; the rest can wait for the next fold). One fold at a time: the caller
+-- holds the advisory lock (2026, 11); writers only try it and go on without when another
+-- holds it, so no writer ever waits here.
+DROP FUNCTION IF EXISTS assistant_db.rollups_compact();
+CREATE OR REPLACE FUNCTION assistant_db.rollups_compact(p_sessions_only boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -679,55 +681,57 @@ DECLARE
     v_zero tid[];
     v_zero_by_mode tid[];
 BEGIN
-    EXECUTE pg_catalog.format(
-        'WITH moved AS MATERIALIZED (DELETE FROM assistant_db.rollup_hours_delta RETURNING *), '
-        'up AS (%s RETURNING r.ctid AS at, r.total, r.sessions, r.sessions_contained), '
-        'up_days AS (%s RETURNING r.ctid AS at, r.total, r.sessions, r.sessions_contained) '
-        'SELECT (SELECT array_agg(up.at) FILTER (WHERE up.total = 0 AND up.sessions = 0 '
-        '                                        AND up.sessions_contained = 0) FROM up), '
-        '       (SELECT array_agg(d.at) FILTER (WHERE d.total = 0 AND d.sessions = 0 '
-        '                                       AND d.sessions_contained = 0) FROM up_days AS d)',
-        assistant_db.rollup_upsert_sql('hours', assistant_db.rollup_sum_sql('hours', 'SELECT * FROM moved')),
-        assistant_db.rollup_upsert_sql('days', assistant_db.rollup_sum_sql('days',
-            'SELECT * FROM moved AS x WHERE pg_catalog.isfinite(x.hour)')))
-        INTO v_zero, v_zero_by_mode;
-    IF v_zero IS NOT NULL THEN
-        DELETE FROM assistant_db.rollup_hours WHERE ctid = ANY (v_zero);
-    END IF;
-    IF v_zero_by_mode IS NOT NULL THEN
-        DELETE FROM assistant_db.rollup_days WHERE ctid = ANY (v_zero_by_mode);
-    END IF;
+    IF NOT p_sessions_only THEN
+        EXECUTE pg_catalog.format(
+            'WITH moved AS MATERIALIZED (DELETE FROM assistant_db.rollup_hours_delta RETURNING *), '
+            'up AS (%s RETURNING r.ctid AS at, r.total, r.sessions, r.sessions_contained), '
+            'up_days AS (%s RETURNING r.ctid AS at, r.total, r.sessions, r.sessions_contained) '
+            'SELECT (SELECT array_agg(up.at) FILTER (WHERE up.total = 0 AND up.sessions = 0 '
+            '                                        AND up.sessions_contained = 0) FROM up), '
+            '       (SELECT array_agg(d.at) FILTER (WHERE d.total = 0 AND d.sessions = 0 '
+            '                                       AND d.sessions_contained = 0) FROM up_days AS d)',
+            assistant_db.rollup_upsert_sql('hours', assistant_db.rollup_sum_sql('hours', 'SELECT * FROM moved')),
+            assistant_db.rollup_upsert_sql('days', assistant_db.rollup_sum_sql('days',
+                'SELECT * FROM moved AS x WHERE pg_catalog.isfinite(x.hour)')))
+            INTO v_zero, v_zero_by_mode;
+        IF v_zero IS NOT NULL THEN
+            DELETE FROM assistant_db.rollup_hours WHERE ctid = ANY (v_zero);
+        END IF;
+        IF v_zero_by_mode IS NOT NULL THEN
+            DELETE FROM assistant_db.rollup_days WHERE ctid = ANY (v_zero_by_mode);
+        END IF;
 
-    EXECUTE assistant_db.histogram_add_sql(
-            'moved AS (DELETE FROM assistant_db.rollup_times_delta RETURNING *), ',
-            assistant_db.histogram_flat_sql('SELECT * FROM moved'))
-        INTO v_zero, v_zero_by_mode;
-    IF v_zero IS NOT NULL THEN
-        DELETE FROM assistant_db.rollup_times WHERE ctid = ANY (v_zero);
-    END IF;
-    IF v_zero_by_mode IS NOT NULL THEN
-        DELETE FROM assistant_db.rollup_times_by_mode WHERE ctid = ANY (v_zero_by_mode);
-    END IF;
+        EXECUTE assistant_db.histogram_add_sql(
+                'moved AS (DELETE FROM assistant_db.rollup_times_delta RETURNING *), ',
+                assistant_db.histogram_flat_sql('SELECT * FROM moved'))
+            INTO v_zero, v_zero_by_mode;
+        IF v_zero IS NOT NULL THEN
+            DELETE FROM assistant_db.rollup_times WHERE ctid = ANY (v_zero);
+        END IF;
+        IF v_zero_by_mode IS NOT NULL THEN
+            DELETE FROM assistant_db.rollup_times_by_mode WHERE ctid = ANY (v_zero_by_mode);
+        END IF;
 
-    EXECUTE pg_catalog.format(
-        'WITH moved AS (DELETE FROM assistant_db.rollup_triggers_delta RETURNING *), '
-        'sums AS MATERIALIZED (SELECT * FROM (%1$s) AS d WHERE d.n <> 0), '
-        'up AS (INSERT INTO assistant_db.rollup_triggers AS r SELECT * FROM sums '
-        '       ON CONFLICT ON CONSTRAINT rollup_triggers_key DO UPDATE SET n = r.n + EXCLUDED.n '
-        '       RETURNING r.ctid AS at, r.n), '
-        'up_by_mode AS (INSERT INTO assistant_db.rollup_triggers_by_mode AS r %2$s '
-        '       ON CONFLICT ON CONSTRAINT rollup_triggers_by_mode_key DO UPDATE SET n = r.n + EXCLUDED.n '
-        '       RETURNING r.ctid AS at, r.n) '
-        'SELECT (SELECT array_agg(up.at) FROM up WHERE up.n = 0), '
-        '       (SELECT array_agg(b.at) FROM up_by_mode AS b WHERE b.n = 0)',
-        assistant_db.rollup_sum_sql('triggers', 'SELECT * FROM moved'),
-        assistant_db.rollup_by_mode_sql('SELECT * FROM sums'))
-        INTO v_zero, v_zero_by_mode;
-    IF v_zero IS NOT NULL THEN
-        DELETE FROM assistant_db.rollup_triggers WHERE ctid = ANY (v_zero);
-    END IF;
-    IF v_zero_by_mode IS NOT NULL THEN
-        DELETE FROM assistant_db.rollup_triggers_by_mode WHERE ctid = ANY (v_zero_by_mode);
+        EXECUTE pg_catalog.format(
+            'WITH moved AS (DELETE FROM assistant_db.rollup_triggers_delta RETURNING *), '
+            'sums AS MATERIALIZED (SELECT * FROM (%1$s) AS d WHERE d.n <> 0), '
+            'up AS (INSERT INTO assistant_db.rollup_triggers AS r SELECT * FROM sums '
+            '       ON CONFLICT ON CONSTRAINT rollup_triggers_key DO UPDATE SET n = r.n + EXCLUDED.n '
+            '       RETURNING r.ctid AS at, r.n), '
+            'up_by_mode AS (INSERT INTO assistant_db.rollup_triggers_by_mode AS r %2$s '
+            '       ON CONFLICT ON CONSTRAINT rollup_triggers_by_mode_key DO UPDATE SET n = r.n + EXCLUDED.n '
+            '       RETURNING r.ctid AS at, r.n) '
+            'SELECT (SELECT array_agg(up.at) FROM up WHERE up.n = 0), '
+            '       (SELECT array_agg(b.at) FROM up_by_mode AS b WHERE b.n = 0)',
+            assistant_db.rollup_sum_sql('triggers', 'SELECT * FROM moved'),
+            assistant_db.rollup_by_mode_sql('SELECT * FROM sums'))
+            INTO v_zero, v_zero_by_mode;
+        IF v_zero IS NOT NULL THEN
+            DELETE FROM assistant_db.rollup_triggers WHERE ctid = ANY (v_zero);
+        END IF;
+        IF v_zero_by_mode IS NOT NULL THEN
+            DELETE FROM assistant_db.rollup_triggers_by_mode WHERE ctid = ANY (v_zero_by_mode);
+        END IF;
     END IF;
 
     -- Sessions: each touched session gets its new state (one statement, so one snapshot
@@ -871,16 +875,18 @@ DECLARE
     v_sessions_recompute constant text :=
         'INSERT INTO assistant_db.rollup_sessions_delta (session_id, recompute) '
         'SELECT DISTINCT s.session_id, true FROM src AS s WHERE s.session_id IS NOT NULL';
-    -- When to fold: after a statement of many rows, a DELETE or an UPDATE (erasures
-    -- leave nothing behind), and after every 16th other statement, so that a fold
-    -- gathers the small statements of a logger; READ COMMITTED only (at REPEATABLE READ
-    -- the fold could meet rows another fold changed after the snapshot); never waiting
-    -- for another fold.
+    -- When to fold: after a statement of many rows and after every 16th other statement,
+    -- so that a fold gathers the small statements of a logger; after a DELETE or UPDATE
+    -- of interactions, the sessions at least (an erasure leaves no session id behind),
+    -- which keeps retention's batches short; READ COMMITTED only (at REPEATABLE READ the
+    -- fold could meet rows another fold changed after the snapshot); never waiting for
+    -- another fold.
     v_fold constant text :=
-        ' IF (v_rows >= 1000 OR %s OR pg_catalog.nextval(''assistant_db.rollup_writes'') %% 16 = 0) '
-        'AND pg_catalog.current_setting(''transaction_isolation'') = ''read committed'' '
-        'AND pg_catalog.pg_try_advisory_xact_lock(2026, 11) THEN '
-        'PERFORM assistant_db.rollups_compact(); END IF; RETURN NULL; END;';
+        ' IF pg_catalog.current_setting(''transaction_isolation'') = ''read committed'' THEN '
+        'IF v_rows >= 1000 OR pg_catalog.nextval(''assistant_db.rollup_writes'') %% 16 = 0 THEN '
+        'IF pg_catalog.pg_try_advisory_xact_lock(2026, 11) THEN PERFORM assistant_db.rollups_compact(); END IF; '
+        'ELSIF %s AND pg_catalog.pg_try_advisory_xact_lock(2026, 11) THEN '
+        'PERFORM assistant_db.rollups_compact(true); END IF; END IF; RETURN NULL; END;';
     v_body text;
 BEGIN
     SELECT pg_catalog.string_agg('n.' || pg_catalog.btrim(c), ', '),
@@ -906,7 +912,9 @@ BEGIN
             'CREATE OR REPLACE FUNCTION assistant_db.%s() RETURNS trigger LANGUAGE plpgsql '
             'SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS %L',
             f.name, 'DECLARE v_rows bigint := 0; BEGIN ' || f.body
-                    || pg_catalog.format(v_fold, CASE WHEN f.name LIKE '%inserted' THEN 'false' ELSE 'true' END))
+                    || pg_catalog.format(v_fold, CASE WHEN f.name IN ('rollups_interactions_deleted',
+                                                                       'rollups_interactions_updated')
+                                                      THEN 'true' ELSE 'false' END))
         FROM (VALUES
             ('rollups_interactions_inserted',
              assistant_db.rollup_write_sql(v_inserted, v_sessions_inserted, false)),
@@ -1968,7 +1976,7 @@ REVOKE ALL ON FUNCTION
     assistant_db.rollup_sessions_next_sql(),
     assistant_db.rollup_sessions_with_sql(text),
     assistant_db.rollup_write_sql(text, text, boolean),
-    assistant_db.rollups_compact(),
+    assistant_db.rollups_compact(boolean),
     assistant_db.rollup_in(text, timestamptz, timestamptz, boolean),
     assistant_db.rollup_raw_source(text, boolean),
     assistant_db.rollup_hours_of(timestamptz, timestamptz),
