@@ -48,8 +48,9 @@
 --     sessions, each one's first inserted row and whether one escalated, or, after a
 --     DELETE or UPDATE, its id to recompute), which takes no lock another writer waits
 --     for. The pending deltas are folded into the rollups after a statement of 1,000 rows
---     or more, after a DELETE or UPDATE, and after every 16th other statement (so that a
---     fold gathers a logger's small batches), by whoever gets
+--     or more and after every 16th other statement (so that a fold gathers a logger's
+--     small batches), the sessions' deltas also after a DELETE or UPDATE of interactions
+--     (an erasure leaves no session id behind), by whoever gets
 --     pg_try_advisory_xact_lock(2026, 11) (READ COMMITTED only); the others go on
 --     without. Shared counters updated in place would make concurrent writers on the same
 --     hours wait for each other until commit, and deadlock whenever a transaction writes
