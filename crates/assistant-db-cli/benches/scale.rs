@@ -8,7 +8,7 @@
 //!   (1/10 of the rows, triggers disabled, then deleted again the same way);
 //! - the logger's and `assistant-db import`'s rates with the rollups' triggers and
 //!   without them (`ASSISTANT_DB_BENCH_WRITES` demo interactions each, default 100,000,
-//!   over the last day; two rounds, alternating, the median of each), on the loaded
+//!   over the last day; three rounds, alternating, the median of each), on the loaded
 //!   table: what the rollups cost the writers that matter;
 //! - the rollups' size against the table's, in bytes per interaction;
 //! - a 30-day window of one mode: through the client (`Client::metrics`, rollups), through
@@ -48,7 +48,7 @@ const RUNS: usize = 5;
 /// The token of the benchmark's server.
 const TOKEN: &str = "scale-bench-token-0123456789";
 /// Rounds of the write comparison (each: with the triggers, then without).
-const WRITE_ROUNDS: usize = 2;
+const WRITE_ROUNDS: usize = 3;
 /// The rollups' triggers, on both tables.
 const ROLLUP_TRIGGERS: [&str; 4] = [
     "rollups_inserted",

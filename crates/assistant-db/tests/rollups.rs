@@ -389,6 +389,20 @@ async fn concurrent_writers_leave_the_rollups_exact() {
         .await
         .expect("count");
     assert!(stored > 100, "the traffic left only {stored} rows");
+    // The writers folded while the others wrote (migration 012: about every 16,000 rows,
+    // and after every DELETE or UPDATE of interactions for the sessions), so what is
+    // compared below is folded rollups plus pending deltas, not deltas alone.
+    let (histograms, sessions): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM assistant_db.rollup_times), \
+                (SELECT count(*) FROM assistant_db.rollup_sessions)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count the folded rollups");
+    assert!(
+        histograms > 0 && sessions > 0,
+        "no fold ran during the traffic: {histograms} histograms, {sessions} sessions folded"
+    );
 
     let check = PgStore::rollups_check(&pool, HourRange::default())
         .await
@@ -544,5 +558,69 @@ async fn an_erased_session_leaves_no_trace_in_the_rollups() {
     assert_eq!(
         metrics["escalations_by_trigger"][0]["count"], 20,
         "{metrics}"
+    );
+}
+
+/// Rows waiting in the delta tables (the deltas of the hours and of the histograms).
+async fn pending(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM assistant_db.rollup_hours_delta) \
+              + (SELECT count(*) FROM assistant_db.rollup_times_delta)",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("count the pending deltas")
+}
+
+#[tokio::test]
+async fn small_writes_wait_for_a_fold_and_a_large_one_folds_at_once() {
+    let pool = common::migrated_db().await;
+    let insert = |rows: u32| {
+        format!(
+            "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, \
+                 outcome, processing_time_ms) \
+             SELECT '2026-11-02T08:00:00Z'::timestamptz + g * interval '1 second', 'customer', \
+                    'conv-' || (g / 3), 'q', 'resolved', g % 4000 \
+             FROM generate_series(1, {rows}) AS g"
+        )
+    };
+    // Unit 1 taken: a statement takes a unit per 250 rows (at least one), and the one
+    // reaching unit 64 folds. Ten of 20 rows and one of 1,000 (a logger's and an import's
+    // batches) take units 2 to 15: nothing is folded yet.
+    common::exec(&pool, "SELECT setval('assistant_db.rollup_writes', 1)").await;
+    for _ in 0..10 {
+        common::exec(&pool, &insert(20)).await;
+    }
+    common::exec(&pool, &insert(1000)).await;
+    assert!(
+        pending(&pool).await > 0,
+        "small statements were folded before 16,000 rows were written"
+    );
+    let metrics = |pool: PgPool| async move {
+        let v: Value = sqlx::query_scalar(
+            "SELECT public.interaction_metrics('customer', '2026-11-02T00:00:00Z', '2026-11-03T00:00:00Z')",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("metrics");
+        v
+    };
+    assert_eq!(
+        metrics(pool.clone()).await["total_interactions"],
+        json!(1200)
+    );
+
+    // 16,000 rows are 64 units: that statement folds what is pending, its own deltas too.
+    common::exec(&pool, &insert(16_000)).await;
+    assert_eq!(pending(&pool).await, 0, "the large statement did not fold");
+    assert_eq!(
+        metrics(pool.clone()).await["total_interactions"],
+        json!(17_200)
+    );
+    assert!(
+        PgStore::rollups_check(&pool, HourRange::default())
+            .await
+            .expect("check")
+            .ok
     );
 }
