@@ -13,11 +13,15 @@
 --     250 rows it wrote (at least one, at most 64), and the one whose units reach a
 --     multiple of 64 folds. A fold so gathers about 16,000 rows, or a single statement of
 --     16,000 rows or more; a logger's batches of 500 rows and their escalations fold
---     every twenty-odd batches. What is pending stays bounded the same way, and readers,
---     who add it, read at most that much.
---   * The rollups' triggers are generated again as in 011, with that rule; nothing else
---     of them changes (what they count, the deltas, the locks, the sessions-only fold
---     after a DELETE or UPDATE of interactions).
+--     every twenty-odd batches. What is pending, which every metrics call adds to what
+--     is folded, is so about 16,000 rows' deltas at most (twice that when a fold found
+--     another one running and left its share to the next).
+--   * The rollups' triggers are generated again as in 011, with that rule, and the
+--     escalations' triggers now count their rows too (in 011 a statement of escalations
+--     weighed as one small statement whatever its size, so that one INSERT of a million
+--     escalations left its deltas for every metrics call to add until the 16th
+--     statement after it). Nothing else of them changes: what they count, the deltas,
+--     the locks, the sessions-only fold after a DELETE or UPDATE of interactions.
 --   * The delta tables, emptied by every fold, are vacuumed by autovacuum after 5,000
 --     dead rows instead of a fifth of the table, without the cost delay: the pages a
 --     fold empties are what every metrics call scans until they are vacuumed.
@@ -104,7 +108,8 @@ BEGIN
         v_o, v_n);
 
     -- Statement-level triggers: interactions and escalations, INSERT, DELETE, UPDATE. Each
-    -- appends its deltas, then may fold what is pending into the rollups (v_fold).
+    -- appends its deltas, then may fold what is pending into the rollups (v_fold), by the
+    -- rows it wrote (v_rows; 011's escalation triggers left it at 0).
     FOR v_body IN
         SELECT pg_catalog.format(
             'CREATE OR REPLACE FUNCTION assistant_db.%s() RETURNS trigger LANGUAGE plpgsql '
@@ -136,13 +141,15 @@ BEGIN
             -- locked FOR SHARE, so that an UPDATE moving it to another group (whose trigger
             -- moves its escalations) waits for this transaction, or this one for it.
             ('rollups_escalations_inserted',
-             assistant_db.rollup_delta_sql('triggers',
+             'SELECT count(*) INTO v_rows FROM new_rows; '
+             || assistant_db.rollup_delta_sql('triggers',
                  'SELECT 1 AS sign, i.*, e.trigger_type FROM new_rows AS e '
                  'JOIN public.interactions AS i ON i.id = e.interaction_id FOR SHARE OF i')),
             -- An escalation whose interaction is gone was deleted by the cascade of that
             -- interaction's DELETE: its group is in what that statement set aside.
             ('rollups_escalations_deleted',
-             assistant_db.rollup_delta_sql('triggers',
+             'SELECT count(*) INTO v_rows FROM old_rows; '
+             || assistant_db.rollup_delta_sql('triggers',
                  'SELECT -1 AS sign, i.*, e.trigger_type FROM old_rows AS e '
                  'JOIN public.interactions AS i ON i.id = e.interaction_id FOR SHARE OF i')
              || ' IF pg_catalog.to_regclass(''pg_temp.rollup_deleted'') IS NOT NULL THEN '
@@ -152,7 +159,8 @@ BEGIN
                     'WHERE NOT EXISTS (SELECT FROM public.interactions AS i WHERE i.id = e.interaction_id)')
              || ' END IF;'),
             ('rollups_escalations_updated',
-             assistant_db.rollup_delta_sql('triggers',
+             'SELECT count(*) INTO v_rows FROM new_rows; '
+             || assistant_db.rollup_delta_sql('triggers',
                  'SELECT * FROM (SELECT -1 AS sign, i.*, e.trigger_type FROM old_rows AS e '
                  'JOIN public.interactions AS i ON i.id = e.interaction_id '
                  'WHERE NOT EXISTS (SELECT FROM new_rows AS n WHERE n.id = e.id '

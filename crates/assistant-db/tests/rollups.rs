@@ -561,11 +561,12 @@ async fn an_erased_session_leaves_no_trace_in_the_rollups() {
     );
 }
 
-/// Rows waiting in the delta tables (the deltas of the hours and of the histograms).
+/// Rows waiting in the delta tables (of the hours, the histograms and the escalations).
 async fn pending(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM assistant_db.rollup_hours_delta) \
-              + (SELECT count(*) FROM assistant_db.rollup_times_delta)",
+              + (SELECT count(*) FROM assistant_db.rollup_times_delta) \
+              + (SELECT count(*) FROM assistant_db.rollup_triggers_delta)",
     )
     .fetch_one(pool)
     .await
@@ -617,6 +618,25 @@ async fn small_writes_wait_for_a_fold_and_a_large_one_folds_at_once() {
         metrics(pool.clone()).await["total_interactions"],
         json!(17_200)
     );
+
+    // Escalations weigh by their rows too: one small statement waits, one of 17,200 folds.
+    common::exec(
+        &pool,
+        "INSERT INTO public.escalations (interaction_id, trigger_type, escalation_reason) \
+         SELECT id, 'low_confidence', 'r' FROM public.interactions LIMIT 10",
+    )
+    .await;
+    assert!(
+        pending(&pool).await > 0,
+        "ten escalations were folded at once"
+    );
+    common::exec(
+        &pool,
+        "INSERT INTO public.escalations (interaction_id, trigger_type, escalation_reason) \
+         SELECT id, 'human_only', 'r' FROM public.interactions",
+    )
+    .await;
+    assert_eq!(pending(&pool).await, 0, "17,200 escalations did not fold");
     assert!(
         PgStore::rollups_check(&pool, HourRange::default())
             .await
