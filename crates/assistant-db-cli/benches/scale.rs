@@ -286,11 +286,19 @@ async fn write_rates(
     };
     println!("writes of {count} demo interactions into the loaded table (median of {WRITE_ROUNDS} rounds):");
     for (name, runs) in [("logger", &mut logged), ("import", &mut imported)] {
+        // Each round's pair, with and without, ran minutes apart: its ratio shows how much
+        // the machine's speed moved between rounds.
+        let rounds: Vec<String> = runs[0]
+            .iter()
+            .zip(&runs[1])
+            .map(|(with, without)| format!("{:.0} %", 100.0 * with / without))
+            .collect();
         let (with, without) = (mid(&mut runs[0]), mid(&mut runs[1]));
         println!(
             "  {name:<7} {with:>7.0} rows/s with the rollups' triggers, {without:>7.0} without \
-             ({:.0} % of without)",
-            100.0 * with / without
+             ({:.0} % of without; round by round {})",
+            100.0 * with / without,
+            rounds.join(", ")
         );
     }
     Ok(())
