@@ -8,8 +8,8 @@
 //!   (1/10 of the rows, triggers disabled, then deleted again the same way);
 //! - the logger's and `assistant-db import`'s rates with the rollups' triggers and
 //!   without them (`ASSISTANT_DB_BENCH_WRITES` demo interactions each, default 100,000,
-//!   over the last day; three rounds, alternating, the median of each), on the loaded
-//!   table: what the rollups cost the writers that matter;
+//!   over the last day; three rounds, alternating: the median of each and every
+//!   round's ratio), on the loaded table: what the rollups cost the writers that matter;
 //! - the rollups' size against the table's, in bytes per interaction;
 //! - a 30-day window of one mode: through the client (`Client::metrics`, rollups), through
 //!   `GET /api/metrics` on a real server, through the computation over raw rows
