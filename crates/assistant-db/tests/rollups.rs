@@ -568,6 +568,98 @@ async fn an_erased_session_leaves_no_trace_in_the_rollups() {
     );
 }
 
+#[tokio::test]
+async fn an_erasure_during_a_fold_waits_for_it_and_leaves_no_trace_while_writers_go_on() {
+    let pool = common::migrated_db().await;
+    common::exec(
+        &pool,
+        "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, outcome) \
+         SELECT '2026-11-02T08:00:00Z'::timestamptz + g * interval '1 minute', 'customer', \
+                'conv-' || (g % 3), 'q', 'resolved' FROM generate_series(1, 30) AS g",
+    )
+    .await;
+    // Another transaction holds the fold's lock, as a fold in progress does.
+    let mut folding = pool.begin().await.expect("begin");
+    sqlx::query("SELECT pg_advisory_xact_lock(2026, 11)")
+        .execute(&mut *folding)
+        .await
+        .expect("take the fold's lock");
+    let erasure = tokio::spawn({
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Value>(
+                "SELECT public.erase_customer_data('session', 'conv-1', NULL, NULL, 'sql')",
+            )
+            .fetch_one(&pool)
+            .await
+        }
+    });
+    // The erasure waits for that lock (seen waiting in pg_locks) ...
+    let mut waited = false;
+    for _ in 0..200 {
+        waited = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                                                   AND classid = 2026 AND objid = 11)",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("read pg_locks");
+        if waited || erasure.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(waited, "the erasure did not wait for the running fold");
+    // ... while a writer does not: its insert completes with the lock still held.
+    common::exec(
+        &pool,
+        "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, outcome) \
+         VALUES ('2026-11-02T09:00:00Z', 'banker', 'conv-9', 'q', 'resolved')",
+    )
+    .await;
+    assert!(!erasure.is_finished(), "the erasure ended before the fold");
+    folding.commit().await.expect("end the fold");
+    let erased = erasure
+        .await
+        .expect("the erasure's task")
+        .expect("the erasure");
+    assert_eq!(erased["interactions"], 10, "{erased}");
+    let traces: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM assistant_db.rollup_sessions WHERE session_id = 'conv-1') \
+              + (SELECT count(*) FROM assistant_db.rollup_sessions_delta WHERE session_id = 'conv-1')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(traces, 0, "the erased session's id is still in the rollups");
+    assert!(
+        PgStore::rollups_check(&pool, HourRange::default())
+            .await
+            .expect("check")
+            .ok
+    );
+    let metrics: Value = sqlx::query_scalar("SELECT public.interaction_metrics()")
+        .fetch_one(&pool)
+        .await
+        .expect("metrics");
+    assert_eq!(metrics["total_interactions"], 21, "{metrics}");
+    assert_eq!(metrics["sessions"]["total"], 3, "{metrics}");
+}
+
+#[tokio::test]
+async fn the_rule_after_a_write_refuses_what_it_does_not_know() {
+    let pool = common::migrated_db().await;
+    let err = sqlx::query("SELECT assistant_db.rollups_after_write(10, 'later')")
+        .execute(&pool)
+        .await
+        .expect_err("an unknown sessions mode");
+    let text = err.to_string();
+    assert!(
+        text.contains("none, try, wait") && text.contains("later"),
+        "{text}"
+    );
+}
+
 /// Rows waiting in the delta tables (of the hours, the histograms and the escalations).
 async fn pending(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
