@@ -8,8 +8,9 @@
 //!   (1/10 of the rows, triggers disabled, then deleted again the same way);
 //! - the logger's and `assistant-db import`'s rates with the rollups' triggers and
 //!   without them (`ASSISTANT_DB_BENCH_WRITES` demo interactions each, default 100,000,
-//!   over the last day; three rounds, alternating: the median of each and every
-//!   round's ratio), on the loaded table: what the rollups cost the writers that matter;
+//!   over the last day; five rounds, which goes first alternating: the median of each,
+//!   every round's ratio and their median), on the loaded table: what the rollups cost
+//!   the writers that matter;
 //! - the rollups' size against the table's, in bytes per interaction;
 //! - a 30-day window of one mode: through the client (`Client::metrics`, rollups), through
 //!   `GET /api/metrics` on a real server, through the computation over raw rows
@@ -47,8 +48,8 @@ const CHUNK: u64 = 50_000;
 const RUNS: usize = 5;
 /// The token of the benchmark's server.
 const TOKEN: &str = "scale-bench-token-0123456789";
-/// Rounds of the write comparison (each: with the triggers, then without).
-const WRITE_ROUNDS: usize = 3;
+/// Rounds of the write comparison (each: with the triggers and without, in turns first).
+const WRITE_ROUNDS: usize = 5;
 /// The rollups' triggers, on both tables.
 const ROLLUP_TRIGGERS: [&str; 4] = [
     "rollups_inserted",
@@ -270,7 +271,11 @@ async fn write_rates(
 
     let (mut logged, mut imported) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for round in 0..WRITE_ROUNDS {
-        for (k, on) in [true, false].into_iter().enumerate() {
+        // Which goes first alternates, so that a drift of the machine's speed within a
+        // round favours neither.
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for k in order {
+            let on = k == 0;
             set_rollup_triggers(pool, on).await?;
             let spool = dir.path().join(format!("spool-{round}-{on}.db"));
             logged[k].push(logger_rate(client, &rows, &spool).await?);
@@ -288,17 +293,19 @@ async fn write_rates(
     for (name, runs) in [("logger", &mut logged), ("import", &mut imported)] {
         // Each round's pair, with and without, ran minutes apart: its ratio shows how much
         // the machine's speed moved between rounds.
-        let rounds: Vec<String> = runs[0]
+        let mut ratios: Vec<f64> = runs[0]
             .iter()
             .zip(&runs[1])
-            .map(|(with, without)| format!("{:.0} %", 100.0 * with / without))
+            .map(|(with, without)| 100.0 * with / without)
             .collect();
+        let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.0} %")).collect();
         let (with, without) = (mid(&mut runs[0]), mid(&mut runs[1]));
         println!(
             "  {name:<7} {with:>7.0} rows/s with the rollups' triggers, {without:>7.0} without \
-             ({:.0} % of without; round by round {})",
+             ({:.0} % of without; round by round {}, median {:.0} %)",
             100.0 * with / without,
-            rounds.join(", ")
+            rounds.join(", "),
+            mid(&mut ratios)
         );
     }
     Ok(())
