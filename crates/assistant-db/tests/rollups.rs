@@ -647,6 +647,98 @@ async fn an_erasure_during_a_fold_waits_for_it_and_leaves_no_trace_while_writers
 }
 
 #[tokio::test]
+async fn a_window_of_centuries_answers_as_the_rows_do_without_listing_its_hours() {
+    let pool = common::migrated_db().await;
+    // One connection, with a bound no call here comes near: migration 011 listed every day
+    // and every bucket of a bounded window, 87 million for hour buckets over these bounds.
+    let mut conn = pool.acquire().await.expect("a connection");
+    sqlx::query("SET statement_timeout = '20s'")
+        .execute(&mut *conn)
+        .await
+        .expect("set a statement timeout");
+    let windows = [
+        (
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T00:00:00Z",
+            "hour",
+            "Asia/Kolkata",
+        ),
+        ("0001-01-01T00:00:00Z", "9999-12-31T00:00:00Z", "day", "UTC"),
+        (
+            "1900-01-01T00:00:00Z",
+            "9999-12-31T00:00:00Z",
+            "week",
+            "America/St_Johns",
+        ),
+        (
+            "0001-01-01T00:00:00Z",
+            "2026-11-02T08:30:00Z",
+            "hour",
+            "UTC",
+        ),
+        (
+            "2026-11-03T00:00:00Z",
+            "9999-12-31T00:00:00Z",
+            "day",
+            "Asia/Kathmandu",
+        ),
+        (
+            "2030-01-01T00:00:00Z",
+            "9999-12-31T00:00:00Z",
+            "hour",
+            "UTC",
+        ),
+        (
+            "0001-01-01T00:00:00Z",
+            "2000-01-01T00:00:00Z",
+            "hour",
+            "Asia/Kolkata",
+        ),
+    ];
+    for rows in [false, true] {
+        if rows {
+            // Three days of rows at odd minutes, and the odd kinds.
+            sqlx::raw_sql(
+                "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, \
+                     outcome, intent_name, processing_time_ms, confidence_score) \
+                 SELECT '2026-11-02T08:00:00Z'::timestamptz + g * interval '37 minutes', \
+                        (ARRAY['customer', 'banker'])[1 + g % 2], 'conv-' || (g / 4), 'q', \
+                        (ARRAY['resolved', 'escalated'])[1 + g % 3 / 2], 'intent_' || (g % 5), \
+                        (g * 53) % 4000, (g % 10) / 10.0 \
+                 FROM generate_series(1, 120) AS g; \
+                 INSERT INTO public.interactions (\"timestamp\", assistant_mode, user_query, outcome) \
+                 VALUES (NULL, 'customer', 'q', 'resolved'), ('infinity', 'banker', 'q', 'resolved'), \
+                        ('-infinity', 'customer', 'q', 'escalated')",
+            )
+            .execute(&mut *conn)
+            .await
+            .expect("insert the rows");
+        }
+        for (from, to, bucket, tz) in windows {
+            let args = json!({"from": from, "to": to, "bucket": bucket, "tz": tz, "rows": rows});
+            let mut answers = Vec::new();
+            for function in [
+                "public.interaction_metrics_tz",
+                "assistant_db.interaction_metrics_raw",
+            ] {
+                let answer: Value = sqlx::query_scalar(&format!(
+                    "SELECT {function}(NULL, $1::timestamptz, $2::timestamptz, NULL, NULL, $3, $4)"
+                ))
+                .bind(from)
+                .bind(to)
+                .bind(bucket)
+                .bind(tz)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap_or_else(|e| panic!("{function} for {args}: {e}"));
+                answers.push(answer);
+            }
+            assert_same(&answers[0], &answers[1], "", &args);
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_rule_after_a_write_refuses_what_it_does_not_know() {
     let pool = common::migrated_db().await;
     let err = sqlx::query("SELECT assistant_db.rollups_after_write(10, 'later')")
