@@ -23,10 +23,12 @@
 --     leaves its sessions' deltas to the next fold.
 --   * A DELETE of interactions may so wait for a fold (about 0.2 s for 16,000 rows' deltas
 --     on the benchmark's machine). The fold never waits for the deleting transaction: it
---     touches only rows of the rollups, which the deleting transaction has not written
---     unless it folded itself, holding the lock. A transaction that folded and then waits
---     for a row that a waiting DELETE's transaction holds is a deadlock, which PostgreSQL
---     breaks by failing one of them (SQLSTATE 40P01): to retry, like any deadlock.
+--     touches only the rollup tables, which the deleting transaction has not written
+--     unless it folded itself (then it holds the lock and does not wait) or truncated the
+--     interactions. A transaction that folded and then waits for a row that a waiting
+--     DELETE's transaction holds, or one that truncated and then deletes while another
+--     folds, is a deadlock, which PostgreSQL breaks by failing one of them (SQLSTATE
+--     40P01): to retry, like any deadlock.
 --   * assistant_db.rollups_create_triggers() generates the trigger functions (011's
 --     generator, with the call above for the rule); a later migration changes the rule by
 --     replacing rollups_after_write alone.
