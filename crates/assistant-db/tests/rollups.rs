@@ -523,6 +523,30 @@ async fn check_finds_what_bypassed_the_triggers_and_rebuild_repairs_it() {
     assert_eq!(left, 0);
 }
 
+/// After an erasure of `session`: no trace of its id in the rollups, the rollups equal a
+/// recomputation, and the metrics they answer.
+async fn after_erasing(pool: &PgPool, session: &str) -> Value {
+    let traces: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM assistant_db.rollup_sessions WHERE session_id = $1) \
+              + (SELECT count(*) FROM assistant_db.rollup_sessions_delta WHERE session_id = $1)",
+    )
+    .bind(session)
+    .fetch_one(pool)
+    .await
+    .expect("count");
+    assert_eq!(traces, 0, "the erased session's id is still in the rollups");
+    assert!(
+        PgStore::rollups_check(pool, HourRange::default())
+            .await
+            .expect("check")
+            .ok
+    );
+    sqlx::query_scalar("SELECT public.interaction_metrics()")
+        .fetch_one(pool)
+        .await
+        .expect("metrics")
+}
+
 #[tokio::test]
 async fn an_erased_session_leaves_no_trace_in_the_rollups() {
     let pool = common::migrated_db().await;
@@ -542,24 +566,7 @@ async fn an_erased_session_leaves_no_trace_in_the_rollups() {
     .await
     .expect("erase");
     assert!(erased.to_string().contains("10"), "{erased}");
-    let traces: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM assistant_db.rollup_sessions WHERE session_id = 'conv-1') \
-              + (SELECT count(*) FROM assistant_db.rollup_sessions_delta WHERE session_id = 'conv-1')",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("count");
-    assert_eq!(traces, 0);
-    assert!(
-        PgStore::rollups_check(&pool, HourRange::default())
-            .await
-            .expect("check")
-            .ok
-    );
-    let metrics: Value = sqlx::query_scalar("SELECT public.interaction_metrics()")
-        .fetch_one(&pool)
-        .await
-        .expect("metrics");
+    let metrics = after_erasing(&pool, "conv-1").await;
     assert_eq!(metrics["total_interactions"], 20, "{metrics}");
     assert_eq!(metrics["sessions"]["total"], 2, "{metrics}");
     assert_eq!(
@@ -624,24 +631,7 @@ async fn an_erasure_during_a_fold_waits_for_it_and_leaves_no_trace_while_writers
         .expect("the erasure's task")
         .expect("the erasure");
     assert_eq!(erased["interactions"], 10, "{erased}");
-    let traces: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM assistant_db.rollup_sessions WHERE session_id = 'conv-1') \
-              + (SELECT count(*) FROM assistant_db.rollup_sessions_delta WHERE session_id = 'conv-1')",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("count");
-    assert_eq!(traces, 0, "the erased session's id is still in the rollups");
-    assert!(
-        PgStore::rollups_check(&pool, HourRange::default())
-            .await
-            .expect("check")
-            .ok
-    );
-    let metrics: Value = sqlx::query_scalar("SELECT public.interaction_metrics()")
-        .fetch_one(&pool)
-        .await
-        .expect("metrics");
+    let metrics = after_erasing(&pool, "conv-1").await;
     assert_eq!(metrics["total_interactions"], 21, "{metrics}");
     assert_eq!(metrics["sessions"]["total"], 3, "{metrics}");
 }
