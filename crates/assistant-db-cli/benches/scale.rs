@@ -413,6 +413,16 @@ async fn main() -> Result<(), Failure> {
     let client = Client::from_pool(pool.clone());
     let f30 = window(30);
     let through_client = timed(|| async { Ok::<_, Failure>(client.metrics(&f30).await?) }).await?;
+    // The same length ending at some minute, as `30d` does: an edge hour at each end is
+    // read from the rows.
+    let to = end - Span::minutes(17) - Span::seconds(23);
+    let f30_minute = MetricsFilter {
+        from: Some(to - Span::days(30)),
+        to: Some(to),
+        ..window(30)
+    };
+    let at_a_minute =
+        timed(|| async { Ok::<_, Failure>(client.metrics(&f30_minute).await?) }).await?;
 
     let dir = tempfile::tempdir()?;
     let logger = Logger::start(
@@ -480,6 +490,10 @@ async fn main() -> Result<(), Failure> {
     .await?;
     println!("30-day window, customer mode (median of {RUNS} warm runs):");
     println!("  rollups through the client   {}", ms(through_client));
+    println!(
+        "  the same, ending at a minute {}  (partial hours at both ends)",
+        ms(at_a_minute)
+    );
     println!("  rollups through /api/metrics {}", ms(through_api));
     println!("  dashboard page (GET /)       {}", ms(page));
     println!(

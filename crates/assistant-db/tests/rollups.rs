@@ -636,6 +636,67 @@ async fn an_erasure_during_a_fold_waits_for_it_and_leaves_no_trace_while_writers
     assert_eq!(metrics["sessions"]["total"], 3, "{metrics}");
 }
 
+/// Windows over two weeks of rows, compared with the raw computation: whole hours, partial
+/// hours at both ends (a window ending at some minute, as `30d` does), and hourly buckets of
+/// a zone half an hour off UTC over twelve days, where every one of its 288 hours is an
+/// edge hour read from the rows (past 256 of them, migration 014 reads the span between
+/// the first and the last instead of naming each hour).
+#[tokio::test]
+async fn edge_hours_few_and_many_answer_as_the_rows_do() {
+    let pool = common::migrated_db().await;
+    common::exec(
+        &pool,
+        "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, \
+             intent_name, outcome, confidence_score, processing_time_ms) \
+         SELECT '2026-11-01T00:00:00Z'::timestamptz + g * interval '7 minutes 13 seconds', \
+                CASE WHEN g % 3 = 0 THEN 'banker' ELSE 'customer' END, 's' || (g / 4), 'q', \
+                'intent_' || (g % 5), CASE WHEN g % 7 = 0 THEN 'escalated' ELSE 'resolved' END, \
+                (g % 100) / 100.0, 50 + (g * 37) % 4000 \
+         FROM generate_series(1, 2800) AS g",
+    )
+    .await;
+    let windows = [
+        ("2026-11-03T00:00:00Z", "2026-11-10T00:00:00Z", "day", "UTC"),
+        ("2026-11-02T09:41:07Z", "2026-11-12T16:05:59Z", "day", "UTC"),
+        (
+            "2026-11-02T09:41:07Z",
+            "2026-11-12T16:05:59Z",
+            "week",
+            "Europe/Paris",
+        ),
+        (
+            "2026-11-02T00:00:00Z",
+            "2026-11-14T00:00:00Z",
+            "hour",
+            "Asia/Kolkata",
+        ),
+        (
+            "2026-11-02T09:41:07Z",
+            "2026-11-14T16:05:59Z",
+            "hour",
+            "Asia/Kolkata",
+        ),
+        (
+            "2026-11-02T09:41:07Z",
+            "2026-11-06T16:05:59Z",
+            "hour",
+            "Asia/Kolkata",
+        ),
+    ];
+    for (from, to, bucket, tz) in windows {
+        for mode in [None, Some("customer")] {
+            let args = json!({
+                "mode": mode, "from": from, "to": to, "intent": null, "category": null,
+                "bucket": bucket, "tz": tz,
+            });
+            let (rollups, raw) = both(&pool, &args).await;
+            let total = raw["total_interactions"].as_i64().unwrap_or(0);
+            assert!(total > 100, "the window holds only {total} rows: {args}");
+            assert_same(&rollups, &raw, "", &args);
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_rule_after_a_write_refuses_what_it_does_not_know() {
     let pool = common::migrated_db().await;
