@@ -8,9 +8,10 @@
 //!   (1/10 of the rows, triggers disabled, then deleted again the same way);
 //! - the logger's and `assistant-db import`'s rates with the rollups' triggers and
 //!   without them (`ASSISTANT_DB_BENCH_WRITES` demo interactions each, default 100,000,
-//!   over the last day; five rounds, which goes first alternating: the median of each,
+//!   over the last day; seven rounds, which goes first alternating: the median of each,
 //!   every round's ratio and their median), on the loaded table: what the rollups cost
-//!   the writers that matter;
+//!   the writers that matter. Each run starts after a checkpoint, and autovacuum of the
+//!   two tables waits until the rounds are over (the runs' own deletes would set it off);
 //! - the rollups' size against the table's, in bytes per interaction;
 //! - a 30-day window of one mode: through the client (`Client::metrics`, rollups), through
 //!   `GET /api/metrics` on a real server, through the computation over raw rows
@@ -49,7 +50,7 @@ const RUNS: usize = 5;
 /// The token of the benchmark's server.
 const TOKEN: &str = "scale-bench-token-0123456789";
 /// Rounds of the write comparison (each: with the triggers and without, in turns first).
-const WRITE_ROUNDS: usize = 5;
+const WRITE_ROUNDS: usize = 7;
 /// The rollups' triggers, on both tables.
 const ROLLUP_TRIGGERS: [&str; 4] = [
     "rollups_inserted",
@@ -175,6 +176,30 @@ async fn set_rollup_triggers(pool: &PgPool, on: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Holds off (or restores) autovacuum of the spec's two tables; vacuums them when restoring.
+async fn set_table_autovacuum(pool: &PgPool, on: bool) -> Result<(), Failure> {
+    for table in ["public.interactions", "public.escalations"] {
+        let change = if on {
+            format!("ALTER TABLE {table} RESET (autovacuum_enabled)")
+        } else {
+            format!("ALTER TABLE {table} SET (autovacuum_enabled = false)")
+        };
+        sqlx::query(&change).execute(pool).await?;
+        if on {
+            sqlx::query(&format!("VACUUM ANALYZE {table}"))
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes out every dirty buffer, so that a timed run does not pay for what came before.
+async fn checkpoint(pool: &PgPool) -> Result<(), Failure> {
+    sqlx::query("CHECKPOINT").execute(pool).await?;
+    Ok(())
+}
+
 /// Tasks logging at once, as the requests of a busy assistant do.
 const LOGGING_TASKS: usize = 32;
 
@@ -269,6 +294,13 @@ async fn write_rates(
     out.flush()?;
     drop(out);
 
+    // Every timed run starts from the same state: the deletes between runs would set off
+    // autovacuum of the whole loaded table (a fifth of it dead after about twenty runs)
+    // in the middle of some run, so it waits until the rounds are over; and a checkpoint
+    // before each run writes out what the previous run and its delete left dirty. What the
+    // rollups themselves cost (their triggers, folds, and the vacuum of their own tables)
+    // stays inside the timed runs.
+    set_table_autovacuum(pool, false).await?;
     let (mut logged, mut imported) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for round in 0..WRITE_ROUNDS {
         // Which goes first alternates, so that a drift of the machine's speed within a
@@ -278,13 +310,16 @@ async fn write_rates(
             let on = k == 0;
             set_rollup_triggers(pool, on).await?;
             let spool = dir.path().join(format!("spool-{round}-{on}.db"));
+            checkpoint(pool).await?;
             logged[k].push(logger_rate(client, &rows, &spool).await?);
             remove(pool, &ids).await?;
+            checkpoint(pool).await?;
             imported[k].push(import_rate(url, &file, rows.len())?);
             remove(pool, &ids).await?;
             set_rollup_triggers(pool, true).await?;
         }
     }
+    set_table_autovacuum(pool, true).await?;
     let mid = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
