@@ -794,3 +794,150 @@ async fn small_writes_wait_for_a_fold_and_a_large_one_folds_at_once() {
             .ok
     );
 }
+
+/// A statement that is due to fold and whose transaction set `assistant_db.fold` to
+/// 'elsewhere' leaves its deltas pending (the metrics stay exact) until
+/// `assistant_db.rollups_fold()` folds them; an erasure in such a transaction still folds
+/// the sessions it erased; without the setting the same statement folds at once.
+#[tokio::test]
+async fn a_writer_that_folds_elsewhere_leaves_its_deltas_to_rollups_fold() {
+    let pool = common::migrated_db().await;
+    let insert = |first: u32, rows: u32| {
+        format!(
+            "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, \
+                 outcome, processing_time_ms) \
+             SELECT '2026-11-02T08:00:00Z'::timestamptz + g * interval '1 second', 'customer', \
+                    'conv-' || (g / 3), 'q', 'resolved', g % 4000 \
+             FROM generate_series({first}, {first} + {rows} - 1) AS g"
+        )
+    };
+    let total = |pool: PgPool| async move {
+        let v: Value = sqlx::query_scalar(
+            "SELECT public.interaction_metrics('customer', '2026-11-02T00:00:00Z', '2026-11-04T00:00:00Z')",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("metrics");
+        v["total_interactions"].clone()
+    };
+
+    // 16,000 rows: due to fold whatever the turn (64 units).
+    let mut tx = pool.begin().await.expect("begin");
+    for sql in [
+        "SET LOCAL assistant_db.fold = 'elsewhere'".to_owned(),
+        insert(1, 16_000),
+    ] {
+        sqlx::query(&sql).execute(&mut *tx).await.expect("write");
+    }
+    tx.commit().await.expect("commit");
+    assert!(
+        pending(&pool).await > 0,
+        "the statement folded although its transaction left it elsewhere"
+    );
+    assert_eq!(total(pool.clone()).await, json!(16_000));
+
+    let folded: bool = sqlx::query_scalar("SELECT assistant_db.rollups_fold()")
+        .fetch_one(&pool)
+        .await
+        .expect("fold");
+    assert!(folded, "no other fold runs, yet rollups_fold did not fold");
+    assert_eq!(pending(&pool).await, 0, "rollups_fold left deltas pending");
+    assert_eq!(total(pool.clone()).await, json!(16_000));
+
+    // An erasure leaves no session id behind, whatever the transaction asks of the fold.
+    let mut tx = pool.begin().await.expect("begin");
+    for sql in [
+        "SET LOCAL assistant_db.fold = 'elsewhere'",
+        "DELETE FROM public.interactions WHERE session_id = 'conv-7'",
+    ] {
+        sqlx::query(sql).execute(&mut *tx).await.expect("erase");
+    }
+    tx.commit().await.expect("commit");
+    let traces: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM assistant_db.rollup_sessions WHERE session_id = 'conv-7') \
+              + (SELECT count(*) FROM assistant_db.rollup_sessions_delta WHERE session_id = 'conv-7')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count the traces");
+    assert_eq!(traces, 0, "the erased session's id stayed in the rollups");
+
+    // Without the setting, the same statement folds at once.
+    common::exec(&pool, &insert(20_001, 16_000)).await;
+    assert_eq!(
+        pending(&pool).await,
+        0,
+        "a writer's due statement did not fold"
+    );
+    assert_eq!(total(pool.clone()).await, json!(31_997));
+    assert!(
+        PgStore::rollups_check(&pool, HourRange::default())
+            .await
+            .expect("check")
+            .ok
+    );
+}
+
+/// The import's staged batches leave their fold to the store, which folds on a connection
+/// of its own once 16,000 staged rows are committed: while a batch of 17,000 rows (due to
+/// fold) waits to be committed, no fold holds the fold's lock; after its commit the
+/// store's fold empties the deltas, and the rollups equal the rows.
+#[tokio::test]
+async fn staged_batches_leave_their_fold_to_the_store() {
+    use assistant_db::store::Store;
+
+    let pool = common::migrated_db().await;
+    let store = PgStore::new(pool.clone(), "the test database");
+    // A thousand demo interactions (generating them is slow in a debug build), seventeen
+    // times under new ids, a minute apart.
+    let config = assistant_db::demo::DemoConfig {
+        seed: 15,
+        interactions: 1_000,
+        start: base(),
+        days: 1,
+    };
+    let demo: Vec<assistant_db::model::Interaction> = assistant_db::demo::Generator::new(&config)
+        .map(|turn| turn.interaction)
+        .collect();
+    let rows: Vec<assistant_db::model::Interaction> = (0..17)
+        .flat_map(|k| {
+            demo.iter().map(move |row| {
+                let mut row = row.clone();
+                row.id = Uuid::now_v7();
+                row.timestamp += Duration::minutes(k);
+                row
+            })
+        })
+        .collect();
+    let staged = store.stage_interactions(rows).await.expect("stage");
+
+    let mut probe = pool.begin().await.expect("begin");
+    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(2026, 11)")
+        .fetch_one(&mut *probe)
+        .await
+        .expect("try the fold's lock");
+    probe.rollback().await.expect("rollback");
+    assert!(free, "the staged batch folded inside its own transaction");
+
+    assert_eq!(staged.commit().await.expect("commit"), 17_000);
+    let started = std::time::Instant::now();
+    while pending(&pool).await > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the store did not fold the staged batch's deltas within two minutes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        PgStore::rollups_check(
+            &pool,
+            HourRange {
+                from: Some(base() - Duration::days(1)),
+                to: Some(base() + Duration::days(2)),
+            }
+        )
+        .await
+        .expect("check")
+        .ok
+    );
+}

@@ -25,7 +25,7 @@
 //! model refuses it, as PostgreSQL's text types do).
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -33,6 +33,7 @@ use sqlx::types::Json;
 use sqlx::{Connection, Executor, PgConnection, Row};
 use uuid::Uuid;
 
+use super::fold::Folds;
 use super::{tuple, PgStore};
 use crate::error::{Error, Result};
 use crate::model::{Interaction, ValidationError};
@@ -212,6 +213,9 @@ impl PgStore {
 pub(super) struct Staging {
     tx: sqlx::Transaction<'static, sqlx::Postgres>,
     inserted: u64,
+    /// Where the batch's fold is left (migration 015), and the pool to run it on.
+    folds: Arc<Folds>,
+    pool: sqlx::PgPool,
 }
 
 /// How long a staged batch waits for a row lock held by another writer. Should that
@@ -220,12 +224,23 @@ pub(super) struct Staging {
 const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '60s'";
 
 impl Staging {
-    /// Begins a transaction on a connection of `pool` and copies `rows` into it.
-    pub(super) async fn begin(pool: &sqlx::PgPool, rows: &[Interaction]) -> Result<Self> {
+    /// Begins a transaction on a connection of `pool` and copies `rows` into it, leaving
+    /// the rollups' fold to `folds` when the database allows.
+    pub(super) async fn begin(
+        pool: &sqlx::PgPool,
+        folds: &Arc<Folds>,
+        rows: &[Interaction],
+    ) -> Result<Self> {
         let mut tx = pool.begin().await?;
         (&mut *tx).execute(LOCK_TIMEOUT).await?;
+        folds.prepare(pool, &mut tx).await?;
         let inserted = PgStore::copy_interactions_in(&mut tx, rows).await?;
-        Ok(Staging { tx, inserted })
+        Ok(Staging {
+            tx,
+            inserted,
+            folds: Arc::clone(folds),
+            pool: pool.clone(),
+        })
     }
 }
 
@@ -233,6 +248,7 @@ impl Staging {
 impl crate::store::Staged for Staging {
     async fn commit(self: Box<Self>) -> Result<u64> {
         self.tx.commit().await?;
+        self.folds.committed(&self.pool, self.inserted);
         Ok(self.inserted)
     }
 

@@ -7,6 +7,7 @@
 
 mod copy;
 mod export;
+mod fold;
 mod texts;
 mod tuple;
 mod verify;
@@ -40,6 +41,8 @@ use crate::verify::Report;
 pub struct PgStore {
     pool: PgPool,
     location: String,
+    /// The rollups' folds this store runs beside its staged batches.
+    folds: std::sync::Arc<fold::Folds>,
 }
 
 impl PgStore {
@@ -49,6 +52,7 @@ impl PgStore {
         PgStore {
             pool,
             location: location.into(),
+            folds: Default::default(),
         }
     }
 
@@ -206,7 +210,9 @@ impl Store for PgStore {
     }
 
     async fn stage_interactions(&self, rows: Vec<Interaction>) -> Result<Box<dyn Staged>> {
-        Ok(Box::new(copy::Staging::begin(&self.pool, &rows).await?))
+        Ok(Box::new(
+            copy::Staging::begin(&self.pool, &self.folds, &rows).await?,
+        ))
     }
 
     async fn interactions(&self, query: &InteractionQuery) -> Result<Page<InteractionRow>> {
