@@ -19,9 +19,13 @@ use crate::error::Result;
 /// Committed staged rows between two folds: the triggers' own rule (migration 012).
 pub(super) const FOLD_ROWS: u64 = 16_000;
 
-/// Whether the database folds on request, and whether this store may ask it.
-const CAN_FOLD: &str = "SELECT coalesce(pg_catalog.has_function_privilege(\
-     pg_catalog.to_regprocedure('assistant_db.rollups_fold()'), 'EXECUTE'), false)";
+/// Whether the database folds on request, and whether this store may ask it (a role
+/// without use of the schema must not even look the function up: that is an error).
+const CAN_FOLD: &str = "SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_namespace AS n \
+         WHERE n.nspname = 'assistant_db' AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')) \
+     THEN coalesce(pg_catalog.has_function_privilege(\
+         pg_catalog.to_regprocedure('assistant_db.rollups_fold()'), 'EXECUTE'), false) \
+     ELSE false END";
 
 /// What makes a transaction leave its fold to this store.
 const FOLD_ELSEWHERE: &str = "SET LOCAL assistant_db.fold = 'elsewhere'";
@@ -44,12 +48,17 @@ impl Folds {
     pub(super) async fn prepare(&self, pool: &PgPool, tx: &mut PgConnection) -> Result<()> {
         let elsewhere = *self
             .elsewhere
-            .get_or_try_init(|| async {
+            .get_or_init(|| async {
+                // Not knowing only costs the batches their folds, as before migration 015.
                 sqlx::query_scalar::<_, bool>(CAN_FOLD)
                     .fetch_one(pool)
                     .await
+                    .unwrap_or_else(|err| {
+                        tracing::debug!(error = %err, "cannot tell whether the rollups fold on request");
+                        false
+                    })
             })
-            .await?;
+            .await;
         if elsewhere && !self.gave_up.load(Ordering::Relaxed) {
             tx.execute(FOLD_ELSEWHERE).await?;
         }
