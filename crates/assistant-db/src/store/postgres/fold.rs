@@ -49,7 +49,7 @@ impl Folds {
         let elsewhere = *self
             .elsewhere
             .get_or_init(|| async {
-                // Not knowing only costs the batches their folds, as before migration 015.
+                // Not knowing leaves the folds in the batches, as before migration 015.
                 sqlx::query_scalar::<_, bool>(CAN_FOLD)
                     .fetch_one(pool)
                     .await
