@@ -723,18 +723,34 @@ async fn pending(pool: &PgPool) -> i64 {
     .expect("count the pending deltas")
 }
 
+/// An INSERT of `rows` customer interactions a second apart from 2026-11-02 08:00 UTC
+/// plus `first` seconds, three to a session (`conv-` and the number of the third).
+fn seconds_apart(first: u32, rows: u32) -> String {
+    format!(
+        "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, \
+             outcome, processing_time_ms) \
+         SELECT '2026-11-02T08:00:00Z'::timestamptz + g * interval '1 second', 'customer', \
+                'conv-' || (g / 3), 'q', 'resolved', g % 4000 \
+         FROM generate_series({first}, {first} + {rows} - 1) AS g"
+    )
+}
+
+/// The customer interactions the metrics count from 2026-11-02 to `to`.
+async fn customer_total(pool: &PgPool, to: &str) -> Value {
+    let v: Value = sqlx::query_scalar(
+        "SELECT public.interaction_metrics('customer', '2026-11-02T00:00:00Z', $1::timestamptz)",
+    )
+    .bind(to)
+    .fetch_one(pool)
+    .await
+    .expect("metrics");
+    v["total_interactions"].clone()
+}
+
 #[tokio::test]
 async fn small_writes_wait_for_a_fold_and_a_large_one_folds_at_once() {
     let pool = common::migrated_db().await;
-    let insert = |rows: u32| {
-        format!(
-            "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, \
-                 outcome, processing_time_ms) \
-             SELECT '2026-11-02T08:00:00Z'::timestamptz + g * interval '1 second', 'customer', \
-                    'conv-' || (g / 3), 'q', 'resolved', g % 4000 \
-             FROM generate_series(1, {rows}) AS g"
-        )
-    };
+    let insert = |rows: u32| seconds_apart(1, rows);
     // Unit 1 taken: a statement takes a unit per 250 rows (at least one), and the one
     // reaching unit 64 folds. Ten of 20 rows and one of 1,000 (a logger's and an import's
     // batches) take units 2 to 15: nothing is folded yet.
@@ -747,27 +763,13 @@ async fn small_writes_wait_for_a_fold_and_a_large_one_folds_at_once() {
         pending(&pool).await > 0,
         "small statements were folded before 16,000 rows were written"
     );
-    let metrics = |pool: PgPool| async move {
-        let v: Value = sqlx::query_scalar(
-            "SELECT public.interaction_metrics('customer', '2026-11-02T00:00:00Z', '2026-11-03T00:00:00Z')",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("metrics");
-        v
-    };
-    assert_eq!(
-        metrics(pool.clone()).await["total_interactions"],
-        json!(1200)
-    );
+    let total = || customer_total(&pool, "2026-11-03T00:00:00Z");
+    assert_eq!(total().await, json!(1200));
 
     // 16,000 rows are 64 units: that statement folds what is pending, its own deltas too.
     common::exec(&pool, &insert(16_000)).await;
     assert_eq!(pending(&pool).await, 0, "the large statement did not fold");
-    assert_eq!(
-        metrics(pool.clone()).await["total_interactions"],
-        json!(17_200)
-    );
+    assert_eq!(total().await, json!(17_200));
 
     // Escalations weigh by their rows too: one small statement waits, one of 17,200 folds.
     common::exec(
@@ -802,24 +804,8 @@ async fn small_writes_wait_for_a_fold_and_a_large_one_folds_at_once() {
 #[tokio::test]
 async fn a_writer_that_folds_elsewhere_leaves_its_deltas_to_rollups_fold() {
     let pool = common::migrated_db().await;
-    let insert = |first: u32, rows: u32| {
-        format!(
-            "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, \
-                 outcome, processing_time_ms) \
-             SELECT '2026-11-02T08:00:00Z'::timestamptz + g * interval '1 second', 'customer', \
-                    'conv-' || (g / 3), 'q', 'resolved', g % 4000 \
-             FROM generate_series({first}, {first} + {rows} - 1) AS g"
-        )
-    };
-    let total = |pool: PgPool| async move {
-        let v: Value = sqlx::query_scalar(
-            "SELECT public.interaction_metrics('customer', '2026-11-02T00:00:00Z', '2026-11-04T00:00:00Z')",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("metrics");
-        v["total_interactions"].clone()
-    };
+    let insert = seconds_apart;
+    let total = || customer_total(&pool, "2026-11-04T00:00:00Z");
 
     // 16,000 rows: due to fold whatever the turn (64 units).
     let mut tx = pool.begin().await.expect("begin");
@@ -834,7 +820,7 @@ async fn a_writer_that_folds_elsewhere_leaves_its_deltas_to_rollups_fold() {
         pending(&pool).await > 0,
         "the statement folded although its transaction left it elsewhere"
     );
-    assert_eq!(total(pool.clone()).await, json!(16_000));
+    assert_eq!(total().await, json!(16_000));
 
     let folded: bool = sqlx::query_scalar("SELECT assistant_db.rollups_fold()")
         .fetch_one(&pool)
@@ -842,7 +828,7 @@ async fn a_writer_that_folds_elsewhere_leaves_its_deltas_to_rollups_fold() {
         .expect("fold");
     assert!(folded, "no other fold runs, yet rollups_fold did not fold");
     assert_eq!(pending(&pool).await, 0, "rollups_fold left deltas pending");
-    assert_eq!(total(pool.clone()).await, json!(16_000));
+    assert_eq!(total().await, json!(16_000));
 
     // An erasure leaves no session id behind, whatever the transaction asks of the fold.
     let mut tx = pool.begin().await.expect("begin");
@@ -869,7 +855,7 @@ async fn a_writer_that_folds_elsewhere_leaves_its_deltas_to_rollups_fold() {
         0,
         "a writer's due statement did not fold"
     );
-    assert_eq!(total(pool.clone()).await, json!(31_997));
+    assert_eq!(total().await, json!(31_997));
     assert!(
         PgStore::rollups_check(&pool, HourRange::default())
             .await

@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 use crate::error::Result;
 
 /// Committed staged rows between two folds: the triggers' own rule (migration 012).
-pub(super) const FOLD_ROWS: u64 = 16_000;
+const FOLD_ROWS: u64 = 16_000;
 
 /// Whether the database folds on request, and whether this store may ask it (a role
 /// without use of the schema must not even look the function up: that is an error).
