@@ -927,3 +927,34 @@ async fn staged_batches_leave_their_fold_to_the_store() {
         .ok
     );
 }
+
+/// A statement that writes no row takes no turn (migration 016): with unit 64 (due) next,
+/// an INSERT of nothing leaves the sequence where it was, and the statement after it,
+/// of twenty rows, takes that unit and folds.
+#[tokio::test]
+async fn a_statement_that_writes_nothing_takes_no_turn() {
+    let pool = common::migrated_db().await;
+    common::exec(&pool, &seconds_apart(1, 20)).await;
+    common::exec(&pool, "SELECT setval('assistant_db.rollup_writes', 63)").await;
+    common::exec(&pool, &format!("{} WHERE false", seconds_apart(100, 20))).await;
+    let last: i64 = sqlx::query_scalar("SELECT last_value FROM assistant_db.rollup_writes")
+        .fetch_one(&pool)
+        .await
+        .expect("read the sequence");
+    assert_eq!(last, 63, "a statement of no row took a unit");
+    assert!(
+        pending(&pool).await > 0,
+        "the first twenty rows were folded"
+    );
+
+    common::exec(&pool, &seconds_apart(1_000, 20)).await;
+    assert_eq!(
+        pending(&pool).await,
+        0,
+        "the statement taking unit 64 did not fold"
+    );
+    assert_eq!(
+        customer_total(&pool, "2026-11-03T00:00:00Z").await,
+        json!(40)
+    );
+}
