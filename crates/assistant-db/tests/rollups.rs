@@ -958,3 +958,81 @@ async fn a_statement_that_writes_nothing_takes_no_turn() {
         json!(40)
     );
 }
+
+/// The logger's batches leave their fold to the store as staged batches do: a batch whose
+/// statement is due to fold leaves its deltas pending (and the metrics exact); after
+/// 16,000 more logged rows the store's own fold empties the deltas.
+#[tokio::test]
+async fn logged_batches_leave_their_fold_to_the_store() {
+    use assistant_db::store::{EncodedEntry, Store};
+
+    let pool = common::migrated_db().await;
+    let store = PgStore::new(pool.clone(), "the test database");
+    let config = assistant_db::demo::DemoConfig {
+        seed: 16,
+        interactions: 1_000,
+        start: base(),
+        days: 1,
+    };
+    let demo: Vec<assistant_db::model::Interaction> = assistant_db::demo::Generator::new(&config)
+        .map(|turn| turn.interaction)
+        .collect();
+    let log = |k: i64, rows: usize| {
+        let texts: Vec<String> = demo[..rows]
+            .iter()
+            .map(|row| {
+                let mut row = row.clone();
+                row.id = Uuid::now_v7();
+                row.timestamp += Duration::minutes(k);
+                serde_json::to_string(&row).expect("encode")
+            })
+            .collect();
+        let store = &store;
+        async move {
+            let entries: Vec<EncodedEntry<'_>> = texts
+                .iter()
+                .map(|text| EncodedEntry {
+                    interaction: Some(text),
+                    escalation: None,
+                })
+                .collect();
+            store.log_encoded(&entries).await.expect("log a batch")
+        }
+    };
+
+    // Unit 64 is next: the batch's COPY (two units) is due to fold.
+    common::exec(&pool, "SELECT setval('assistant_db.rollup_writes', 63)").await;
+    assert_eq!(log(0, 500).await.interactions, 500);
+    assert!(
+        pending(&pool).await > 0,
+        "the logged batch folded inside its own transaction"
+    );
+    let window = HourRange {
+        from: Some(base() - Duration::days(1)),
+        to: Some(base() + Duration::days(2)),
+    };
+    assert!(
+        PgStore::rollups_check(&pool, window)
+            .await
+            .expect("check")
+            .ok
+    );
+
+    for k in 1..=16 {
+        assert_eq!(log(k, 1_000).await.interactions, 1_000);
+    }
+    let started = std::time::Instant::now();
+    while pending(&pool).await > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the store did not fold the logged batches' deltas within two minutes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        PgStore::rollups_check(&pool, window)
+            .await
+            .expect("check")
+            .ok
+    );
+}

@@ -109,13 +109,16 @@ impl PgStore {
 
     /// Writes interactions with `COPY` and escalations (a JSON array, as
     /// `log_interactions` takes them) in one transaction: what [`log`](Self::log) does,
-    /// faster for large batches. Existing ids are skipped.
+    /// faster for large batches. Existing ids are skipped. The rollups' fold is left to
+    /// this store, as a staged batch's is: the logger's batches are acknowledged in order,
+    /// so one that folded inside its statement held back the batch beside it.
     pub(super) async fn log_copy(
         &self,
         rows: &[Interaction],
         escalations: &str,
     ) -> Result<Written> {
         let mut tx = self.pool().begin().await?;
+        self.folds.prepare(self.pool(), &mut tx).await?;
         let interactions = Self::copy_interactions_in(&mut tx, rows).await?;
         let mut written = Written {
             interactions,
@@ -132,6 +135,8 @@ impl PgStore {
             written.escalations = decode::written(&counts)?.escalations;
         }
         tx.commit().await?;
+        self.folds
+            .committed(self.pool(), written.interactions + written.escalations);
         Ok(written)
     }
 

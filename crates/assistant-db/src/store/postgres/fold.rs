@@ -1,10 +1,12 @@
-//! Folding the rollups' deltas beside an import's batches (migration 015).
+//! Folding the rollups' deltas beside an import's and a logger's batches (migration 015).
 //!
 //! A staged batch ([`super::copy::Staging`]) commits in its turn, after the batches
 //! before it; had its statement folded the pending deltas (0.2–0.45 s), the batches
-//! behind it would wait idle. So staged batches set `assistant_db.fold = 'elsewhere'` and
-//! this store folds instead, on a connection of its own, once about [`FOLD_ROWS`] staged
-//! rows have been committed since the last fold, one fold at a time, never waited for.
+//! behind it would wait idle. A logger's batch ([`PgStore::log_copy`]) is acknowledged in
+//! order too, and the next batch is read only when one is acknowledged. So both set
+//! `assistant_db.fold = 'elsewhere'` and this store folds instead, on a connection of its
+//! own, once about [`FOLD_ROWS`] rows of such batches have been committed since the last
+//! fold, one fold at a time, never waited for.
 //! When the database cannot (before migration 015, or a role without the right to fold)
 //! or a fold fails, the batches fold in their own statements as every writer does.
 
@@ -16,7 +18,7 @@ use tokio::sync::OnceCell;
 
 use crate::error::Result;
 
-/// Committed staged rows between two folds: the triggers' own rule (migration 012).
+/// Rows of such batches committed between two folds: the triggers' own rule (migration 012).
 const FOLD_ROWS: u64 = 16_000;
 
 /// Whether the database folds on request, and whether this store may ask it (a role
@@ -33,18 +35,18 @@ const FOLD_ELSEWHERE: &str = "SET LOCAL assistant_db.fold = 'elsewhere'";
 /// The folds of one store (shared by its clones).
 #[derive(Debug, Default)]
 pub(super) struct Folds {
-    /// Whether staged batches leave their folds to this store: asked once.
+    /// Whether the batches leave their folds to this store: asked once.
     elsewhere: OnceCell<bool>,
     /// Set after a fold failed: the batches fold in their statements again.
     gave_up: AtomicBool,
-    /// Staged rows committed since the last fold began.
+    /// Rows of the batches committed since the last fold began.
     since: AtomicU64,
     /// A fold of this store is running.
     running: AtomicBool,
 }
 
 impl Folds {
-    /// Prepares a staged batch's transaction: leaves its fold to this store when it can.
+    /// Prepares a batch's transaction: leaves its fold to this store when it can.
     pub(super) async fn prepare(&self, pool: &PgPool, tx: &mut PgConnection) -> Result<()> {
         let elsewhere = *self
             .elsewhere
@@ -65,7 +67,7 @@ impl Folds {
         Ok(())
     }
 
-    /// Counts `rows` committed by a staged batch; starts a fold when they are due and none
+    /// Counts `rows` committed by a batch; starts a fold when they are due and none
     /// of this store's is running.
     pub(super) fn committed(self: &Arc<Self>, pool: &PgPool, rows: u64) {
         if self.elsewhere.get() != Some(&true) || self.gave_up.load(Ordering::Relaxed) {

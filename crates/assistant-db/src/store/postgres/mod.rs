@@ -41,7 +41,7 @@ use crate::verify::Report;
 pub struct PgStore {
     pool: PgPool,
     location: String,
-    /// The rollups' folds this store runs beside its staged batches.
+    /// The rollups' folds this store runs beside its staged and logged batches.
     folds: std::sync::Arc<fold::Folds>,
 }
 
