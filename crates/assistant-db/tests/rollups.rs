@@ -798,23 +798,49 @@ async fn small_writes_wait_for_a_fold_and_a_large_one_folds_at_once() {
 }
 
 /// A statement that is due to fold and whose transaction set `assistant_db.fold` to
-/// 'elsewhere' leaves its deltas pending (the metrics stay exact) until
-/// `assistant_db.rollups_fold()` folds them; an erasure in such a transaction still folds
-/// the sessions it erased; without the setting the same statement folds at once.
+/// 'elsewhere' leaves its deltas pending (the metrics stay exact), saying so in
+/// `assistant_db.fold_due`, until `assistant_db.rollups_fold()` folds them; an erasure in
+/// such a transaction still folds the sessions it erased; without the setting the same
+/// statement folds at once.
 #[tokio::test]
 async fn a_writer_that_folds_elsewhere_leaves_its_deltas_to_rollups_fold() {
     let pool = common::migrated_db().await;
     let insert = seconds_apart;
     let total = || customer_total(&pool, "2026-11-04T00:00:00Z");
 
-    // 16,000 rows: due to fold whatever the turn (64 units).
+    // 16,000 rows: due to fold whatever the turn (64 units); a small statement before it,
+    // in the same transaction, is not.
+    let due = "SELECT current_setting('assistant_db.fold_due', true)";
     let mut tx = pool.begin().await.expect("begin");
     for sql in [
         "SET LOCAL assistant_db.fold = 'elsewhere'".to_owned(),
-        insert(1, 16_000),
+        "SELECT setval('assistant_db.rollup_writes', 1)".to_owned(),
+        insert(1, 10),
     ] {
         sqlx::query(&sql).execute(&mut *tx).await.expect("write");
     }
+    let told: Option<String> = sqlx::query_scalar(due)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("read the turn");
+    assert_ne!(
+        told.as_deref(),
+        Some("true"),
+        "a statement of ten rows had the turn"
+    );
+    sqlx::query(&insert(11, 15_990))
+        .execute(&mut *tx)
+        .await
+        .expect("write");
+    let told: Option<String> = sqlx::query_scalar(due)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("read the turn");
+    assert_eq!(
+        told.as_deref(),
+        Some("true"),
+        "the due statement did not tell its writer"
+    );
     tx.commit().await.expect("commit");
     assert!(
         pending(&pool).await > 0,
@@ -865,9 +891,9 @@ async fn a_writer_that_folds_elsewhere_leaves_its_deltas_to_rollups_fold() {
 }
 
 /// The import's staged batches leave their fold to the store, which folds on a connection
-/// of its own once 16,000 staged rows are committed: while a batch of 17,000 rows (due to
-/// fold) waits to be committed, no fold holds the fold's lock; after its commit the
-/// store's fold empties the deltas, and the rollups equal the rows.
+/// of its own once a batch that had the turn is committed: while a batch of 17,000 rows
+/// (due to fold) waits to be committed, no fold holds the fold's lock; after its commit
+/// the store's fold empties the deltas, and the rollups equal the rows.
 #[tokio::test]
 async fn staged_batches_leave_their_fold_to_the_store() {
     use assistant_db::store::Store;
@@ -960,8 +986,9 @@ async fn a_statement_that_writes_nothing_takes_no_turn() {
 }
 
 /// The logger's batches leave their fold to the store as staged batches do: a batch whose
-/// statement is due to fold leaves its deltas pending (and the metrics exact); after
-/// 16,000 more logged rows the store's own fold empties the deltas.
+/// statement has the turn does not fold inside its transaction (it commits while the
+/// rollups' hours are locked, which a fold would wait for), and the store folds once it
+/// has committed; only the turn matters, not how many rows this store wrote.
 #[tokio::test]
 async fn logged_batches_leave_their_fold_to_the_store() {
     use assistant_db::store::{EncodedEntry, Store};
@@ -970,65 +997,55 @@ async fn logged_batches_leave_their_fold_to_the_store() {
     let store = PgStore::new(pool.clone(), "the test database");
     let config = assistant_db::demo::DemoConfig {
         seed: 16,
-        interactions: 1_000,
+        interactions: 500,
         start: base(),
         days: 1,
     };
-    let demo: Vec<assistant_db::model::Interaction> = assistant_db::demo::Generator::new(&config)
-        .map(|turn| turn.interaction)
+    let texts: Vec<String> = assistant_db::demo::Generator::new(&config)
+        .map(|turn| serde_json::to_string(&turn.interaction).expect("encode"))
         .collect();
-    let log = |k: i64, rows: usize| {
-        let texts: Vec<String> = demo[..rows]
-            .iter()
-            .map(|row| {
-                let mut row = row.clone();
-                row.id = Uuid::now_v7();
-                row.timestamp += Duration::minutes(k);
-                serde_json::to_string(&row).expect("encode")
-            })
-            .collect();
-        let store = &store;
-        async move {
-            let entries: Vec<EncodedEntry<'_>> = texts
-                .iter()
-                .map(|text| EncodedEntry {
-                    interaction: Some(text),
-                    escalation: None,
-                })
-                .collect();
-            store.log_encoded(&entries).await.expect("log a batch")
-        }
-    };
+    let entries: Vec<EncodedEntry<'_>> = texts
+        .iter()
+        .map(|text| EncodedEntry {
+            interaction: Some(text),
+            escalation: None,
+        })
+        .collect();
 
-    // Unit 64 is next: the batch's COPY (two units) is due to fold.
+    // Unit 64 is next: the batch's COPY (two units) has the turn. While another
+    // transaction holds the hours, a fold would wait for it.
     common::exec(&pool, "SELECT setval('assistant_db.rollup_writes', 63)").await;
-    assert_eq!(log(0, 500).await.interactions, 500);
+    let mut hold = pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE assistant_db.rollup_hours IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *hold)
+        .await
+        .expect("lock the hours");
+    let written = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        store.log_encoded(&entries),
+    )
+    .await
+    .expect("the logged batch waited for the locked hours: it folded inside its transaction")
+    .expect("log a batch");
+    assert_eq!(written.interactions, 500);
     assert!(
         pending(&pool).await > 0,
-        "the logged batch folded inside its own transaction"
+        "the deltas were folded while the hours were locked"
     );
-    let window = HourRange {
-        from: Some(base() - Duration::days(1)),
-        to: Some(base() + Duration::days(2)),
-    };
-    assert!(
-        PgStore::rollups_check(&pool, window)
-            .await
-            .expect("check")
-            .ok
-    );
+    hold.rollback().await.expect("release the hours");
 
-    for k in 1..=16 {
-        assert_eq!(log(k, 1_000).await.interactions, 1_000);
-    }
     let started = std::time::Instant::now();
     while pending(&pool).await > 0 {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(120),
-            "the store did not fold the logged batches' deltas within two minutes"
+            "the store did not fold after the batch that had the turn"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    let window = HourRange {
+        from: Some(base() - Duration::days(1)),
+        to: Some(base() + Duration::days(2)),
+    };
     assert!(
         PgStore::rollups_check(&pool, window)
             .await

@@ -33,7 +33,7 @@ use sqlx::types::Json;
 use sqlx::{Connection, Executor, PgConnection, Row};
 use uuid::Uuid;
 
-use super::fold::Folds;
+use super::fold::{Folds, Prepared};
 use super::{tuple, PgStore};
 use crate::error::{Error, Result};
 use crate::model::{Interaction, ValidationError};
@@ -118,7 +118,7 @@ impl PgStore {
         escalations: &str,
     ) -> Result<Written> {
         let mut tx = self.pool().begin().await?;
-        self.folds.prepare(self.pool(), &mut tx).await?;
+        let prepared = self.folds.prepare(self.pool(), &mut tx).await?;
         let interactions = Self::copy_interactions_in(&mut tx, rows).await?;
         let mut written = Written {
             interactions,
@@ -134,9 +134,9 @@ impl PgStore {
                 .try_get(0)?;
             written.escalations = decode::written(&counts)?.escalations;
         }
+        let due = Folds::due(prepared, &mut tx).await?;
         tx.commit().await?;
-        self.folds
-            .committed(self.pool(), written.interactions + written.escalations);
+        self.folds.committed(self.pool(), due);
         Ok(written)
     }
 
@@ -218,8 +218,9 @@ impl PgStore {
 pub(super) struct Staging {
     tx: sqlx::Transaction<'static, sqlx::Postgres>,
     inserted: u64,
-    /// Where the batch's fold is left (migration 015), and the pool to run it on.
+    /// Where the batch's fold is left (migrations 015, 016), and the pool to run it on.
     folds: Arc<Folds>,
+    prepared: Prepared,
     pool: sqlx::PgPool,
 }
 
@@ -238,12 +239,13 @@ impl Staging {
     ) -> Result<Self> {
         let mut tx = pool.begin().await?;
         (&mut *tx).execute(LOCK_TIMEOUT).await?;
-        folds.prepare(pool, &mut tx).await?;
+        let prepared = folds.prepare(pool, &mut tx).await?;
         let inserted = PgStore::copy_interactions_in(&mut tx, rows).await?;
         Ok(Staging {
             tx,
             inserted,
             folds: Arc::clone(folds),
+            prepared,
             pool: pool.clone(),
         })
     }
@@ -251,9 +253,10 @@ impl Staging {
 
 #[async_trait::async_trait]
 impl crate::store::Staged for Staging {
-    async fn commit(self: Box<Self>) -> Result<u64> {
+    async fn commit(mut self: Box<Self>) -> Result<u64> {
+        let due = Folds::due(self.prepared, &mut self.tx).await?;
         self.tx.commit().await?;
-        self.folds.committed(&self.pool, self.inserted);
+        self.folds.committed(&self.pool, due);
         Ok(self.inserted)
     }
 
