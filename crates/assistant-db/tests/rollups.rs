@@ -985,6 +985,91 @@ async fn a_statement_that_writes_nothing_takes_no_turn() {
     );
 }
 
+/// Folds what is pending, then reads one session's stored state: its first turn (UTC
+/// hour and minute) and whether it escalated.
+async fn folded_session(pool: &PgPool, session: &str) -> Option<(String, bool)> {
+    common::exec(
+        pool,
+        "BEGIN; SELECT pg_advisory_xact_lock(2026, 11); SELECT assistant_db.rollups_compact(); COMMIT",
+    )
+    .await;
+    sqlx::query_as(
+        "SELECT to_char(first_at AT TIME ZONE 'UTC', 'HH24:MI'), escalated \
+         FROM assistant_db.rollup_sessions WHERE session_id = $1",
+    )
+    .bind(session)
+    .fetch_optional(pool)
+    .await
+    .expect("read the stored session")
+}
+
+/// A session the rollups already hold changes in later folds (migration 017 updates it
+/// where it inserts a new one): a later escalated turn makes it escalated, an earlier
+/// turn in another hour becomes its first, and deleting its rows takes it away; the
+/// hours' session counts follow it each time.
+#[tokio::test]
+async fn a_stored_session_changes_with_the_turns_later_folds_bring() {
+    let pool = common::migrated_db().await;
+    let turn = |at: &str, outcome: &str| {
+        format!(
+            "INSERT INTO public.interactions (\"timestamp\", assistant_mode, session_id, user_query, outcome) \
+             VALUES ('2026-11-02T{at}:00Z', 'customer', 'conv-moving', 'q', '{outcome}'), \
+                    ('2026-11-02T{at}:30Z', 'customer', 'conv-still', 'q', 'resolved')"
+        )
+    };
+    let window = json!({
+        "mode": "customer", "from": "2026-11-02T00:00:00Z", "to": "2026-11-03T00:00:00Z",
+        "intent": null, "category": null, "bucket": "hour", "tz": "UTC",
+    });
+    let exact = |step: &'static str| {
+        let (pool, window) = (pool.clone(), window.clone());
+        async move {
+            let (rollups, raw) = both(&pool, &window).await;
+            assert_same(&rollups, &raw, step, &window);
+            assert!(
+                PgStore::rollups_check(&pool, HourRange::default())
+                    .await
+                    .expect("check")
+                    .ok,
+                "{step}: the rollups differ from the rows"
+            );
+        }
+    };
+
+    common::exec(&pool, &turn("10:30", "resolved")).await;
+    let stored = folded_session(&pool, "conv-moving").await;
+    assert_eq!(stored, Some(("10:30".to_owned(), false)));
+    exact("new").await;
+
+    common::exec(&pool, &turn("11:10", "escalated")).await;
+    let stored = folded_session(&pool, "conv-moving").await;
+    assert_eq!(
+        stored,
+        Some(("10:30".to_owned(), true)),
+        "a later turn escalated"
+    );
+    exact("escalated").await;
+
+    common::exec(&pool, &turn("08:15", "resolved")).await;
+    let stored = folded_session(&pool, "conv-moving").await;
+    assert_eq!(
+        stored,
+        Some(("08:15".to_owned(), true)),
+        "an earlier turn came"
+    );
+    exact("earlier").await;
+
+    common::exec(
+        &pool,
+        "DELETE FROM public.interactions WHERE session_id = 'conv-moving'",
+    )
+    .await;
+    assert_eq!(folded_session(&pool, "conv-moving").await, None);
+    exact("deleted").await;
+    let (rollups, _) = both(&pool, &window).await;
+    assert_eq!(rollups["sessions"]["total"], 1, "{rollups}");
+}
+
 /// The logger's batches leave their fold to the store as staged batches do: a batch whose
 /// statement has the turn does not fold inside its transaction (it commits while the
 /// rollups' hours are locked, which a fold would wait for), and the store folds once it
