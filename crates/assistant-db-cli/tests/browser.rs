@@ -110,15 +110,16 @@ fn the_dashboard_works_in_headless_chromium() {
     let deadline = Instant::now() + SCRIPT;
     let status = loop {
         if let Some(status) = script.try_wait().expect("wait for node") {
-            break status;
+            break Some(status);
         }
         if Instant::now() > deadline {
             let _ = script.kill();
             let _ = script.wait();
-            panic!("the browser script ran longer than {SCRIPT:?}");
+            break None;
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    // What the script printed, also when it was stopped (its pipes hold what it wrote).
     let mut out = String::new();
     let mut err = String::new();
     if let Some(mut stdout) = script.stdout.take() {
@@ -127,6 +128,9 @@ fn the_dashboard_works_in_headless_chromium() {
     if let Some(mut stderr) = script.stderr.take() {
         let _ = stderr.read_to_string(&mut err);
     }
+    let status = status.unwrap_or_else(|| {
+        panic!("the browser script ran longer than {SCRIPT:?}\nstdout:\n{out}\nstderr:\n{err}")
+    });
     assert!(
         status.success(),
         "the browser script failed ({status})\nstdout:\n{out}\nstderr:\n{err}"

@@ -101,6 +101,13 @@ async function checkTiles(page, context, label) {
   return metrics;
 }
 
+// Progress on stderr, so that a run stopped for taking too long shows where it was.
+const started = Date.now();
+function step(name) {
+  console.error(`${((Date.now() - started) / 1000).toFixed(1)} s: ${name}`);
+}
+
+step("launch Chromium");
 const browser = await chromium.launch({
   executablePath,
   headless: true,
@@ -110,6 +117,7 @@ const problems = [];
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1380 } });
 
+  step("sign in");
   // Sign in the way a person does: the dashboard sends the browser to the form.
   let signedIn = false;
   if (token) {
@@ -135,6 +143,7 @@ try {
     if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
   });
 
+  step("The dashboard");
   const first = await page.goto(`${base}/`);
   check(first && first.ok(), `the dashboard answered ${first && first.status()}`);
   const all = await checkTiles(page, context, "all assistants");
@@ -144,6 +153,7 @@ try {
   }
 
   // Change the assistant filter: the page reloads with the filter in its URL.
+  step("Change the assistant filter");
   await Promise.all([page.waitForURL(/[?&]mode=banker/), page.selectOption("#filter-mode", "banker")]);
   await page.waitForLoadState("load");
   const banker = await checkTiles(page, context, "banker");
@@ -155,6 +165,7 @@ try {
   const filteredUrl = page.url();
 
   // Open an interaction: its pipeline, citations and escalations.
+  step("Open an interaction");
   await Promise.all([page.waitForURL(/\/interactions\//), page.locator("a.interaction-link").first().click()]);
   const id = (await page.textContent("#interaction-id")).trim();
   const detailResponse = await context.request.get(`${base}/api/interactions/${id}`);
@@ -176,6 +187,7 @@ try {
   check(page.url() === filteredUrl, `back from the detail lands on ${page.url()}, not ${filteredUrl}`);
 
   // A date preset: the last 7 days, each tile beside the 7 days before.
+  step("A date preset");
   await Promise.all([page.waitForURL(/[?&]from=7d/), page.click("nav.presets a:text-is('7 days')")]);
   const week = await checkTiles(page, context, "last 7 days");
   const comparedHref = await page.getAttribute("#compared", "data-metrics");
@@ -194,6 +206,7 @@ try {
   check((await page.locator(".kpi-change").count()) === 6, "not every tile shows its change");
 
   // Click an intent: the page narrows to it, and the tiles count what its bar said.
+  step("Click an intent");
   const intentLink = page.locator("a.bar-label[href*='intent=']").first();
   const intentName = (await intentLink.textContent()).trim();
   const intentCount = Number(
@@ -206,6 +219,7 @@ try {
   check((await page.textContent("#active-filters")).includes(intentName), "the intent filter is not shown");
 
   // Click a bar of the volume chart: the page narrows to that bucket.
+  step("Click a bar of the volume chart");
   const bar = page.locator("svg.chart-wide a.bucket-link").first();
   const barTotal = Number(await bar.locator("g.bucket").getAttribute("data-total"));
   await Promise.all([page.waitForURL(/[?&]to=/), bar.click()]);
@@ -214,6 +228,7 @@ try {
     `the bar said ${barTotal} interactions, its page counts ${bucket.total_interactions}`);
 
   // Outcome and search narrow the list; the export link downloads exactly that list.
+  step("Outcome and search");
   await page.goto(`${base}/?from=30d`);
   await Promise.all([page.waitForURL(/[?&]outcome=escalated/), page.selectOption("#filter-outcome", "escalated")]);
   await page.waitForLoadState("load");
@@ -243,6 +258,7 @@ try {
   check(csv.ok() && (await csv.text()).startsWith("id,timestamp,assistant_mode,"), "the CSV export has no header row");
 
   // A conversation: every turn, oldest first.
+  step("A conversation");
   let sessionTurns = 0;
   for (const href of await page.$$eval("a.interaction-link", (links) => links.map((a) => a.getAttribute("href")))) {
     await page.goto(new URL(href, base).href);
@@ -259,6 +275,7 @@ try {
   check(sessionTurns > 0, "no interaction linked to its conversation");
 
   // The knowledge documents.
+  step("The knowledge documents");
   await Promise.all([page.waitForURL(/\/knowledge-documents$/), page.click("#nav-documents")]);
   const documents = await getJson(context, "/api/knowledge-documents?limit=50", "documents");
   const documentRows = await page.locator("#documents-table tbody tr").count();
@@ -266,6 +283,7 @@ try {
     `the documents page lists ${documentRows}, the API ${documents.items.length}`);
 
   // Auto-refresh: off until asked for, a meta refresh when on (no script needed).
+  step("Auto-refresh");
   await page.goto(`${base}/?from=7d`);
   check((await page.locator("meta[http-equiv=refresh]").count()) === 0, "auto-refresh is on by default");
   await Promise.all([page.waitForURL(/[?&]refresh=1/), page.click("#refresh-toggle")]);
@@ -273,6 +291,7 @@ try {
   await Promise.all([page.waitForURL((url) => !url.search.includes("refresh=")), page.click("#refresh-toggle")]);
 
   // A phone: nothing wider than the screen, the narrow charts shown, labels ≥ 11 px.
+  step("A phone");
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, deviceScaleFactor: 2 });
   await phone.addCookies(await context.cookies());
   const small = await phone.newPage();
@@ -305,6 +324,7 @@ try {
   await phone.close();
 
   // The screenshot for the README: the overview at laptop width, down to the charts' end.
+  step("The screenshot for the README");
   await page.goto(`${base}/`);
   const charts = await page.locator("section.charts").boundingBox();
   check(charts, "the charts are not on the page");
@@ -315,6 +335,7 @@ try {
   });
 
   // Sign out: back at the form, and the session no longer reads.
+  step("Sign out");
   if (signedIn) {
     await Promise.all([page.waitForURL(/\/login$/), page.click("#sign-out")]);
     check((await page.locator("input[name=token]").count()) === 1, "signing out does not show the sign-in form");
