@@ -988,11 +988,11 @@ async fn a_statement_that_writes_nothing_takes_no_turn() {
 /// Folds what is pending, then reads one session's stored state: its first turn (UTC
 /// hour and minute) and whether it escalated.
 async fn folded_session(pool: &PgPool, session: &str) -> Option<(String, bool)> {
-    common::exec(
-        pool,
-        "BEGIN; SELECT pg_advisory_xact_lock(2026, 11); SELECT assistant_db.rollups_compact(); COMMIT",
-    )
-    .await;
+    let folded: bool = sqlx::query_scalar("SELECT assistant_db.rollups_fold()")
+        .fetch_one(pool)
+        .await
+        .expect("fold");
+    assert!(folded, "another fold was running");
     sqlx::query_as(
         "SELECT to_char(first_at AT TIME ZONE 'UTC', 'HH24:MI'), escalated \
          FROM assistant_db.rollup_sessions WHERE session_id = $1",
