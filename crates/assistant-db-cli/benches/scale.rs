@@ -8,10 +8,11 @@
 //!   (1/10 of the rows, triggers disabled, then deleted again the same way);
 //! - the logger's and `assistant-db import`'s rates with the rollups' triggers and
 //!   without them (`ASSISTANT_DB_BENCH_WRITES` demo interactions each, default 100,000,
-//!   over the last day; seven rounds, which goes first alternating: the median of each,
-//!   every round's ratio and their median), on the loaded table: what the rollups cost
-//!   the writers that matter. Each run starts after a checkpoint, and autovacuum of the
-//!   two tables waits until the rounds are over (the runs' own deletes would set it off);
+//!   over the last day, new ones for every timed run; seven rounds, which goes first
+//!   alternating: the median of each, every round's ratio and their median), on the
+//!   loaded table: what the rollups cost the writers that matter. Each run starts after
+//!   a checkpoint, and autovacuum of the two tables waits until the rounds are over (the
+//!   runs' own deletes would set it off);
 //! - the rollups' size against the table's, in bytes per interaction;
 //! - a 30-day window of one mode: through the client (`Client::metrics`, rollups), through
 //!   `GET /api/metrics` on a real server, through the computation over raw rows
@@ -23,7 +24,7 @@
 use std::time::{Duration, Instant};
 
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assistant_db::config::Secret;
@@ -290,9 +291,43 @@ async fn remove(pool: &PgPool, ids: &[uuid::Uuid]) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The interactions of one timed write run, and the same as an NDJSON file for the import.
+struct WriteSet {
+    /// The interactions, in the generator's order.
+    rows: Vec<Interaction>,
+    /// Their ids, to delete them again after the run.
+    ids: Vec<uuid::Uuid>,
+    /// The NDJSON file holding them.
+    file: PathBuf,
+}
+
+/// The seed of the first timed write run's demo traffic; each later run takes the next.
+const FIRST_SEED: u64 = 20_261_202;
+
+/// Generates `count` demo interactions over the last day from `seed` (ids and sessions of
+/// their own), and writes them to `dir`'s NDJSON file for the import.
+fn write_set(dir: &Path, seed: u64, count: usize) -> Result<WriteSet, Failure> {
+    let config = DemoConfig {
+        seed,
+        interactions: count,
+        start: Utc::now() - Span::days(1),
+        days: 1,
+    };
+    let rows: Vec<Interaction> = Generator::new(&config).map(|t| t.interaction).collect();
+    let ids = rows.iter().map(|r| r.id).collect();
+    let file = dir.join("interactions.ndjson");
+    let mut out = BufWriter::new(std::fs::File::create(&file)?);
+    for row in &rows {
+        serde_json::to_writer(&mut out, row)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(WriteSet { rows, ids, file })
+}
+
 /// The logger's and import's rates with the rollups' triggers and without them, on the
-/// loaded table: `count` demo interactions over the last day, logged, then imported
-/// (after the logged ones are deleted again), each round with and then without.
+/// loaded table: each round logs `count` demo interactions over the last day, deletes them,
+/// imports as many and deletes them, once with the triggers and once without.
 async fn write_rates(
     pool: &PgPool,
     client: &Client,
@@ -300,22 +335,17 @@ async fn write_rates(
     count: usize,
 ) -> Result<(), Failure> {
     let dir = tempfile::tempdir()?;
-    let config = DemoConfig {
-        seed: 20_261_202,
-        interactions: count,
-        start: Utc::now() - Span::days(1),
-        days: 1,
+    // Each timed run writes traffic of its own, generated untimed before it: new ids and
+    // new sessions, as real traffic brings. Writing the same interactions in every run
+    // would re-insert, run after run, the sessions the previous run's delete had just
+    // removed from the rollups, over their dead index entries, which only the runs with
+    // the triggers pay for.
+    let mut seed = FIRST_SEED;
+    let mut next_set = || {
+        let set = write_set(dir.path(), seed, count);
+        seed += 1;
+        set
     };
-    let rows: Vec<Interaction> = Generator::new(&config).map(|t| t.interaction).collect();
-    let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
-    let file = dir.path().join("interactions.ndjson");
-    let mut out = BufWriter::new(std::fs::File::create(&file)?);
-    for row in &rows {
-        serde_json::to_writer(&mut out, row)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
-    drop(out);
 
     // Every timed run starts from the same state: the deletes between runs would set off
     // autovacuum of the whole loaded table (a fifth of it dead after about twenty runs)
@@ -337,13 +367,15 @@ async fn write_rates(
             let on = k == 0;
             set_rollup_triggers(pool, on).await?;
             let spool = dir.path().join(format!("spool-{round}-{on}.db"));
+            let set = next_set()?;
             checkpoint(pool).await?;
-            logged[k].push(logger_rate(pool, client, &rows, &spool).await?);
-            remove(pool, &ids).await?;
+            logged[k].push(logger_rate(pool, client, &set.rows, &spool).await?);
+            remove(pool, &set.ids).await?;
             fold_all(pool).await?;
+            let set = next_set()?;
             checkpoint(pool).await?;
-            imported[k].push(import_rate(pool, url, &file, rows.len()).await?);
-            remove(pool, &ids).await?;
+            imported[k].push(import_rate(pool, url, &set.file, set.rows.len()).await?);
+            remove(pool, &set.ids).await?;
             fold_all(pool).await?;
             set_rollup_triggers(pool, true).await?;
         }
