@@ -217,6 +217,74 @@ async fn fold_all(pool: &PgPool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The CPU time of a write run's processes: the server (its postmaster, every process it
+/// runs now, and those it has reaped: the backends of connections already closed) and this
+/// process with its reaped children (the logger runs here; the import is a child, reaped
+/// before the run ends). A process that exits between the readings of its parent and of
+/// itself is counted twice or not at all: the readings are taken while no connection opens
+/// or closes, so only an autovacuum worker ending just then could be.
+struct CpuClock {
+    /// The server's postmaster.
+    postmaster: i32,
+    /// Clock ticks per second.
+    ticks: f64,
+}
+
+impl CpuClock {
+    /// The clock of the server that `pool` connects to (which must run on this machine).
+    async fn of(pool: &PgPool) -> Result<CpuClock, Failure> {
+        let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(pool)
+            .await?;
+        let postmaster = procfs::process::Process::new(backend)?.stat()?.ppid;
+        Ok(CpuClock {
+            postmaster,
+            ticks: procfs::ticks_per_second() as f64,
+        })
+    }
+
+    /// CPU seconds used so far, user and system, by the server and by this benchmark.
+    fn seconds(&self) -> Result<f64, Failure> {
+        let own = |stat: &procfs::process::Stat| {
+            (stat.utime + stat.stime) as f64 + (stat.cutime + stat.cstime) as f64
+        };
+        let mut ticks = 0.0;
+        for process in procfs::process::all_processes()? {
+            // A process may end while the list is read: it is the case the type's
+            // documentation names.
+            let Ok(stat) = process.and_then(|p| p.stat()) else {
+                continue;
+            };
+            if stat.ppid == self.postmaster {
+                ticks += own(&stat);
+            }
+        }
+        ticks += own(&procfs::process::Process::new(self.postmaster)?.stat()?);
+        ticks += own(&procfs::process::Process::myself()?.stat()?);
+        Ok(ticks / self.ticks)
+    }
+}
+
+/// A timed write run: its rate, and the CPU seconds it took per 1,000 rows.
+#[derive(Clone, Copy)]
+struct Run {
+    /// Rows per second.
+    rate: f64,
+    /// CPU seconds (the server's and the benchmark's) per 1,000 rows.
+    cpu: f64,
+}
+
+/// Times one write run of `rows` rows: `f` returns its rate.
+async fn cpu_timed<Fut>(clock: &CpuClock, rows: usize, f: Fut) -> Result<Run, Failure>
+where
+    Fut: std::future::Future<Output = Result<f64, Failure>>,
+{
+    let before = clock.seconds()?;
+    let rate = f.await?;
+    let cpu = (clock.seconds()? - before) * 1000.0 / rows as f64;
+    Ok(Run { rate, cpu })
+}
+
 /// Tasks logging at once, as the requests of a busy assistant do.
 const LOGGING_TASKS: usize = 32;
 
@@ -354,6 +422,7 @@ async fn write_rates(
     // triggers or without, since the logger and the import fold beside their batches
     // whether the triggers are on or not); the deltas of a delete are folded before the
     // next run begins.
+    let clock = CpuClock::of(pool).await?;
     set_table_autovacuum(pool, false).await?;
     let (mut logged, mut imported) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for round in 0..WRITE_ROUNDS {
@@ -366,12 +435,14 @@ async fn write_rates(
             let spool = dir.path().join(format!("spool-{round}-{on}.db"));
             let set = next_set()?;
             checkpoint(pool).await?;
-            logged[k].push(logger_rate(pool, client, &set.rows, &spool).await?);
+            let run = logger_rate(pool, client, &set.rows, &spool);
+            logged[k].push(cpu_timed(&clock, set.rows.len(), run).await?);
             remove(pool, &set.rows).await?;
             fold_all(pool).await?;
             let set = next_set()?;
             checkpoint(pool).await?;
-            imported[k].push(import_rate(pool, url, &set.file, set.rows.len()).await?);
+            let run = import_rate(pool, url, &set.file, set.rows.len());
+            imported[k].push(cpu_timed(&clock, set.rows.len(), run).await?);
             remove(pool, &set.rows).await?;
             fold_all(pool).await?;
             set_rollup_triggers(pool, true).await?;
@@ -383,23 +454,35 @@ async fn write_rates(
         v[v.len() / 2]
     };
     println!("writes of {count} demo interactions into the loaded table (median of {WRITE_ROUNDS} rounds):");
-    for (name, runs) in [("logger", &mut logged), ("import", &mut imported)] {
-        // Each round's pair, with and without, ran minutes apart: its ratio shows how much
-        // the machine's speed moved between rounds.
-        let mut ratios: Vec<f64> = runs[0]
-            .iter()
-            .zip(&runs[1])
-            .map(|(with, without)| 100.0 * with / without)
-            .collect();
-        let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.0} %")).collect();
-        let (with, without) = (mid(&mut runs[0]), mid(&mut runs[1]));
-        println!(
-            "  {name:<7} {with:>7.0} rows/s with the rollups' triggers, {without:>7.0} without \
-             ({:.0} % of without; round by round {}, median {:.0} %)",
-            100.0 * with / without,
-            rounds.join(", "),
-            mid(&mut ratios)
-        );
+    for (name, runs) in [("logger", &logged), ("import", &imported)] {
+        for (what, of) in [
+            ("rate", (|r: &Run| r.rate) as fn(&Run) -> f64),
+            ("cpu", |r| r.cpu),
+        ] {
+            // Each round's pair, with and without, ran minutes apart: its ratio shows how
+            // much the machine's speed moved between rounds.
+            let mut ratios: Vec<f64> = runs[0]
+                .iter()
+                .zip(&runs[1])
+                .map(|(with, without)| 100.0 * of(with) / of(without))
+                .collect();
+            let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.0} %")).collect();
+            let mut with: Vec<f64> = runs[0].iter().map(of).collect();
+            let mut without: Vec<f64> = runs[1].iter().map(of).collect();
+            let (with, without) = (mid(&mut with), mid(&mut without));
+            let head = if what == "rate" {
+                format!("  {name:<7} {with:>7.0} rows/s with the rollups' triggers, {without:>7.0} without")
+            } else {
+                // The server's CPU and the benchmark's (the logger, the import's process).
+                format!("          CPU per 1,000 rows: {with:.2} s with, {without:.2} s without")
+            };
+            println!(
+                "{head} ({:.0} % of without; round by round {}, median {:.0} %)",
+                100.0 * with / without,
+                rounds.join(", "),
+                mid(&mut ratios)
+            );
+        }
     }
     Ok(())
 }
