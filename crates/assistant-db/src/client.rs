@@ -164,6 +164,13 @@ impl Client {
         self.store.test_connection().await
     }
 
+    /// Waits until the work the store runs beside its writes has ended (the rollups'
+    /// folds after the batches that had the turn): a program that has written its last
+    /// batch calls it before it exits.
+    pub async fn idle(&self) {
+        self.store.idle().await;
+    }
+
     /// Writes one interaction, its free text redacted; returns its id. Writing the same
     /// id again is a no-op.
     pub async fn insert_interaction(&self, interaction: &Interaction) -> Result<Uuid> {

@@ -932,14 +932,12 @@ async fn staged_batches_leave_their_fold_to_the_store() {
     assert!(free, "the staged batch folded inside its own transaction");
 
     assert_eq!(staged.commit().await.expect("commit"), 17_000);
-    let started = std::time::Instant::now();
-    while pending(&pool).await > 0 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(120),
-            "the store did not fold the staged batch's deltas within two minutes"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    idle(&store).await;
+    assert_eq!(
+        pending(&pool).await,
+        0,
+        "the store is idle, yet the staged batch's deltas are pending"
+    );
     assert!(
         PgStore::rollups_check(
             &pool,
@@ -952,6 +950,15 @@ async fn staged_batches_leave_their_fold_to_the_store() {
         .expect("check")
         .ok
     );
+}
+
+/// Waits (two minutes at most) until no fold of `store` runs.
+async fn idle(store: &PgStore) {
+    use assistant_db::store::Store;
+
+    tokio::time::timeout(std::time::Duration::from_secs(120), store.idle())
+        .await
+        .expect("the store's folds did not end within two minutes");
 }
 
 /// A statement that writes no row takes no turn (migration 016): with unit 64 (due) next,
@@ -1076,19 +1083,63 @@ async fn a_stored_session_changes_with_the_turns_later_folds_bring() {
 /// has committed; only the turn matters, not how many rows this store wrote.
 #[tokio::test]
 async fn logged_batches_leave_their_fold_to_the_store() {
-    use assistant_db::store::{EncodedEntry, Store};
-
     let pool = common::migrated_db().await;
     let store = PgStore::new(pool.clone(), "the test database");
+
+    // While another transaction holds the hours, a fold would wait for it; the batch
+    // (its COPY takes two units, 64 and 65) has the turn.
+    let mut hold = pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE assistant_db.rollup_hours IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *hold)
+        .await
+        .expect("lock the hours");
+    assert_eq!(
+        log_with_the_turn(&pool, &store, &spooled(16, 500)).await,
+        500
+    );
+    assert!(
+        pending(&pool).await > 0,
+        "the deltas were folded while the hours were locked"
+    );
+    hold.rollback().await.expect("release the hours");
+
+    idle(&store).await;
+    assert_eq!(
+        pending(&pool).await,
+        0,
+        "the store is idle, yet it did not fold after the batch that had the turn"
+    );
+    let window = HourRange {
+        from: Some(base() - Duration::days(1)),
+        to: Some(base() + Duration::days(2)),
+    };
+    assert!(
+        PgStore::rollups_check(&pool, window)
+            .await
+            .expect("check")
+            .ok
+    );
+}
+
+/// `interactions` demo interactions of `seed`, as the logger's spool holds them.
+fn spooled(seed: u64, interactions: usize) -> Vec<String> {
     let config = assistant_db::demo::DemoConfig {
-        seed: 16,
-        interactions: 500,
+        seed,
+        interactions,
         start: base(),
         days: 1,
     };
-    let texts: Vec<String> = assistant_db::demo::Generator::new(&config)
+    assistant_db::demo::Generator::new(&config)
         .map(|turn| serde_json::to_string(&turn.interaction).expect("encode"))
-        .collect();
+        .collect()
+}
+
+/// Logs `texts` through `store` as one batch whose statement has the turn to fold (unit
+/// 64 is next); returns how many interactions were new.
+async fn log_with_the_turn(pool: &PgPool, store: &PgStore, texts: &[String]) -> u64 {
+    use assistant_db::store::{EncodedEntry, Store};
+
+    common::exec(pool, "SELECT setval('assistant_db.rollup_writes', 63)").await;
     let entries: Vec<EncodedEntry<'_>> = texts
         .iter()
         .map(|text| EncodedEntry {
@@ -1096,37 +1147,64 @@ async fn logged_batches_leave_their_fold_to_the_store() {
             escalation: None,
         })
         .collect();
-
-    // Unit 64 is next: the batch's COPY (two units) has the turn. While another
-    // transaction holds the hours, a fold would wait for it.
-    common::exec(&pool, "SELECT setval('assistant_db.rollup_writes', 63)").await;
-    let mut hold = pool.begin().await.expect("begin");
-    sqlx::query("LOCK TABLE assistant_db.rollup_hours IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *hold)
-        .await
-        .expect("lock the hours");
-    let written = tokio::time::timeout(
+    tokio::time::timeout(
         std::time::Duration::from_secs(30),
         store.log_encoded(&entries),
     )
     .await
-    .expect("the logged batch waited for the locked hours: it folded inside its transaction")
-    .expect("log a batch");
-    assert_eq!(written.interactions, 500);
+    .expect("a logged batch with the turn waited 30 s: it folded inside its transaction")
+    .expect("log a batch")
+    .interactions
+}
+
+/// A batch that has the turn while the store's own fold runs is not lost: that fold runs
+/// once more when it ends. The store's first fold is held at the sessions (another
+/// transaction holds them) after it has folded the hours; a second batch with the turn
+/// commits meanwhile, its deltas written after the fold read the hours'. Once the store
+/// is idle nothing is pending, and the rollups equal the rows.
+#[tokio::test]
+async fn a_turn_taken_while_the_store_folds_is_folded_after_that_fold() {
+    let pool = common::migrated_db().await;
+    let store = PgStore::new(pool.clone(), "the test database");
+    let (first, second) = (spooled(17, 300), spooled(18, 300));
+
+    let mut hold = pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE assistant_db.rollup_sessions IN SHARE MODE")
+        .execute(&mut *hold)
+        .await
+        .expect("hold the sessions");
+    assert_eq!(log_with_the_turn(&pool, &store, &first).await, 300);
+    let started = std::time::Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_catalog.pg_stat_activity \
+             WHERE wait_event_type = 'Lock' AND query LIKE '%rollups_fold%'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("read the activity");
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the store did not start a fold after the batch that had the turn"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(log_with_the_turn(&pool, &store, &second).await, 300);
     assert!(
         pending(&pool).await > 0,
-        "the deltas were folded while the hours were locked"
+        "the second batch's deltas were folded while the fold before was held"
     );
-    hold.rollback().await.expect("release the hours");
+    hold.rollback().await.expect("release the sessions");
 
-    let started = std::time::Instant::now();
-    while pending(&pool).await > 0 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(120),
-            "the store did not fold after the batch that had the turn"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    idle(&store).await;
+    assert_eq!(
+        pending(&pool).await,
+        0,
+        "the turn of the batch committed while the store folded was lost"
+    );
     let window = HourRange {
         from: Some(base() - Duration::days(1)),
         to: Some(base() + Duration::days(2)),

@@ -206,6 +206,8 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         Table::Escalations => import.all::<Escalation>(&mut source).await?,
         Table::KnowledgeDocuments => import.all::<KnowledgeDocument>(&mut source).await?,
     }
+    // The last batches' fold runs beside them: the import ends when it has.
+    client.idle().await;
     progress.finish();
     import.summary.redactions = client.redactions();
     if let Some(rejects) = import.rejects.take() {

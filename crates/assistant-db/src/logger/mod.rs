@@ -469,9 +469,12 @@ impl Logger {
         )))
     }
 
-    /// Flushes, then stops the background tasks. Entries still spooled (after a
-    /// timeout) stay on disk and are drained by the next logger on this spool.
+    /// Flushes, then stops the background tasks and waits, within what is left of
+    /// `timeout`, for the work the store runs beside the logged batches (the rollups'
+    /// folds). Entries still spooled (after a timeout) stay on disk and are drained by
+    /// the next logger on this spool.
     pub async fn shutdown(self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let flushed = self.flush(timeout).await;
         self.shared.stopping.store(true, Ordering::Release);
         self.shared.work.notify_one();
@@ -494,6 +497,9 @@ impl Logger {
                 let _ = tokio::task::spawn_blocking(move || writer.join()).await;
             }
         }
+        // A fold still running after the deadline goes on in the database; should this
+        // program exit, what it had not folded stays pending, exact, for the next fold.
+        let _ = tokio::time::timeout_at(deadline, self.client.idle()).await;
         flushed
     }
 

@@ -89,6 +89,12 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// keeps several batches in flight and commits them in input order.
     async fn stage_interactions(&self, rows: Vec<Interaction>) -> Result<Box<dyn Staged>>;
 
+    /// Waits until the work this store runs beside its writes has ended (over PostgreSQL:
+    /// the rollups' folds after the batches that had the turn), so that a program can
+    /// exit without cutting it off. A store that runs nothing beside its writes returns
+    /// at once.
+    async fn idle(&self) {}
+
     /// One page of interactions matching the query, newest first.
     async fn interactions(&self, query: &InteractionQuery) -> Result<Page<InteractionRow>>;
 

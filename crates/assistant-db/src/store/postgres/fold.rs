@@ -9,15 +9,19 @@
 //! per 16,000 rows written, by whoever writes) does not, and says so in
 //! `assistant_db.fold_due`; the batch reads that before it commits, and after its commit
 //! this store folds instead, on a connection of its own, one fold at a time, never
-//! waited for. When the database cannot (before migration 016, or a role without the
-//! right to fold) or a fold fails, the batches fold in their own statements as every
-//! writer does.
+//! waited for by the batches. A turn that comes while this store's fold runs is not lost:
+//! that fold runs once more when it ends (the deltas committed meanwhile were not all
+//! visible to it). [`Folds::idle`] waits for the folds to end, so that a program that
+//! exits after its last batch (an import, a logger shutting down) does not leave its fold
+//! cut off. When the database cannot (before migration 016, or a role without the right
+//! to fold) or a fold fails, the batches fold in their own statements as every writer
+//! does.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use sqlx::{Executor, PgConnection, PgPool};
-use tokio::sync::OnceCell;
+use tokio::sync::{watch, OnceCell};
 
 use crate::error::Result;
 
@@ -41,14 +45,67 @@ const FOLD_DUE: &str =
     "SELECT coalesce(pg_catalog.current_setting('assistant_db.fold_due', true), '') = 'true'";
 
 /// The folds of one store (shared by its clones).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Folds {
     /// Whether the batches leave their folds to this store: asked once.
     elsewhere: OnceCell<bool>,
     /// Set after a fold failed: the batches fold in their statements again.
     gave_up: AtomicBool,
-    /// A fold of this store is running.
-    running: AtomicBool,
+    /// Whether a fold of this store runs, and whether a turn came meanwhile.
+    state: watch::Sender<State>,
+}
+
+impl Default for Folds {
+    fn default() -> Self {
+        Folds {
+            elsewhere: OnceCell::new(),
+            gave_up: AtomicBool::new(false),
+            state: watch::Sender::new(State::Idle),
+        }
+    }
+}
+
+/// Where this store's folds stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// No fold runs.
+    Idle,
+    /// A fold runs.
+    Running,
+    /// A fold runs, and a batch that had the turn committed since it began.
+    Again,
+}
+
+impl State {
+    /// A batch that had the turn committed: the state after, and whether to start a fold.
+    fn turn(self) -> (State, bool) {
+        match self {
+            State::Idle => (State::Running, true),
+            State::Running | State::Again => (State::Again, false),
+        }
+    }
+
+    /// The running fold ended: the state after, and whether to fold once more.
+    fn folded(self) -> (State, bool) {
+        match self {
+            State::Again => (State::Running, true),
+            State::Idle | State::Running => (State::Idle, false),
+        }
+    }
+
+    /// Moves `state` by `step`, telling the waiters when it became idle; returns what
+    /// `step` said to do.
+    fn step(state: &watch::Sender<State>, step: fn(State) -> (State, bool)) -> bool {
+        let mut act = false;
+        state.send_if_modified(|now| {
+            let (next, then) = step(*now);
+            act = then;
+            let idle = next == State::Idle && *now != State::Idle;
+            *now = next;
+            idle
+        });
+        act
+    }
 }
 
 /// How a batch's transaction was prepared: whether it left its fold to the store.
@@ -92,25 +149,85 @@ impl Folds {
             .await?)
     }
 
-    /// After the batch committed: folds on a connection of its own when the batch had the
-    /// turn (`due`), unless a fold of this store is running (that one or the next turn's
-    /// takes the deltas then).
+    /// After the batch committed: when the batch had the turn (`due`), folds on a
+    /// connection of its own, or once more after the fold that runs.
     pub(super) fn committed(self: &Arc<Self>, pool: &PgPool, due: bool) {
-        if !due || self.running.swap(true, Ordering::AcqRel) {
+        if !due || !State::step(&self.state, State::turn) {
             return;
         }
         let (folds, pool) = (Arc::clone(self), pool.clone());
         tokio::spawn(async move {
-            let folded = sqlx::query_scalar::<_, bool>("SELECT assistant_db.rollups_fold()")
-                .fetch_one(&pool)
-                .await;
-            if let Err(err) = folded {
-                // What is pending stays exact; the batches fold in their statements again.
-                tracing::warn!(error = %err, "folding the rollups beside the batches failed; \
-                                              the batches fold them from now on");
-                folds.gave_up.store(true, Ordering::Relaxed);
+            loop {
+                let folded = sqlx::query_scalar::<_, bool>("SELECT assistant_db.rollups_fold()")
+                    .fetch_one(&pool)
+                    .await;
+                if let Err(err) = folded {
+                    // What is pending stays exact; the batches fold in their statements
+                    // again.
+                    tracing::warn!(error = %err, "folding the rollups beside the batches failed; \
+                                                  the batches fold them from now on");
+                    folds.gave_up.store(true, Ordering::Relaxed);
+                    folds.state.send_replace(State::Idle);
+                    return;
+                }
+                if !State::step(&folds.state, State::folded) {
+                    return;
+                }
             }
-            folds.running.store(false, Ordering::Release);
         });
+    }
+
+    /// Waits until no fold of this store runs.
+    pub(super) async fn idle(&self) {
+        // The sender lives in `self`, so the wait cannot fail.
+        let _ = self
+            .state
+            .subscribe()
+            .wait_for(|state| *state == State::Idle)
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::State;
+
+    #[test]
+    fn a_turn_during_a_fold_folds_once_more_and_only_once() {
+        assert_eq!(State::Idle.turn(), (State::Running, true));
+        assert_eq!(State::Running.turn(), (State::Again, false));
+        assert_eq!(State::Again.turn(), (State::Again, false));
+        assert_eq!(State::Again.folded(), (State::Running, true));
+        assert_eq!(State::Running.folded(), (State::Idle, false));
+    }
+
+    #[tokio::test]
+    async fn waiters_wake_when_the_folds_end() {
+        let state = tokio::sync::watch::Sender::new(State::Idle);
+        assert!(
+            State::step(&state, State::turn),
+            "an idle store starts a fold"
+        );
+        assert!(!State::step(&state, State::turn), "a second fold started");
+        let mut rx = state.subscribe();
+        let waiter =
+            tokio::spawn(
+                async move { rx.wait_for(|s| *s == State::Idle).await.map(|_| ()).is_ok() },
+            );
+        tokio::task::yield_now().await;
+        assert!(
+            State::step(&state, State::folded),
+            "the turn taken meanwhile was lost"
+        );
+        tokio::task::yield_now().await;
+        assert!(
+            !waiter.is_finished(),
+            "a waiter woke while a fold still ran"
+        );
+        assert!(!State::step(&state, State::folded));
+        assert!(
+            waiter.await.expect("join"),
+            "the waiter did not see the folds end"
+        );
     }
 }

@@ -215,6 +215,10 @@ impl Store for PgStore {
         ))
     }
 
+    async fn idle(&self) {
+        self.folds.idle().await;
+    }
+
     async fn interactions(&self, query: &InteractionQuery) -> Result<Page<InteractionRow>> {
         let limit = query.page_size()?;
         let mut sql = QueryBuilder::<Postgres>::new(
