@@ -932,33 +932,34 @@ async fn staged_batches_leave_their_fold_to_the_store() {
     assert!(free, "the staged batch folded inside its own transaction");
 
     assert_eq!(staged.commit().await.expect("commit"), 17_000);
-    idle(&store).await;
-    assert_eq!(
-        pending(&pool).await,
-        0,
-        "the store is idle, yet the staged batch's deltas are pending"
-    );
-    assert!(
-        PgStore::rollups_check(
-            &pool,
-            HourRange {
-                from: Some(base() - Duration::days(1)),
-                to: Some(base() + Duration::days(2)),
-            }
-        )
-        .await
-        .expect("check")
-        .ok
-    );
+    idle_and_folded(
+        &pool,
+        &store,
+        "the store is idle, yet the staged batch's deltas are pending",
+    )
+    .await;
 }
 
-/// Waits (two minutes at most) until no fold of `store` runs.
-async fn idle(store: &PgStore) {
+/// Waits (two minutes at most) until no fold of `store` runs, then asserts that nothing
+/// is pending (`lost` says what it means if something is) and that the rollups of the
+/// days around `base()` equal the rows.
+async fn idle_and_folded(pool: &PgPool, store: &PgStore, lost: &str) {
     use assistant_db::store::Store;
 
     tokio::time::timeout(std::time::Duration::from_secs(120), store.idle())
         .await
         .expect("the store's folds did not end within two minutes");
+    assert_eq!(pending(pool).await, 0, "{lost}");
+    let window = HourRange {
+        from: Some(base() - Duration::days(1)),
+        to: Some(base() + Duration::days(2)),
+    };
+    assert!(
+        PgStore::rollups_check(pool, window)
+            .await
+            .expect("check")
+            .ok
+    );
 }
 
 /// A statement that writes no row takes no turn (migration 016): with unit 64 (due) next,
@@ -1103,22 +1104,12 @@ async fn logged_batches_leave_their_fold_to_the_store() {
     );
     hold.rollback().await.expect("release the hours");
 
-    idle(&store).await;
-    assert_eq!(
-        pending(&pool).await,
-        0,
-        "the store is idle, yet it did not fold after the batch that had the turn"
-    );
-    let window = HourRange {
-        from: Some(base() - Duration::days(1)),
-        to: Some(base() + Duration::days(2)),
-    };
-    assert!(
-        PgStore::rollups_check(&pool, window)
-            .await
-            .expect("check")
-            .ok
-    );
+    idle_and_folded(
+        &pool,
+        &store,
+        "the store is idle, yet it did not fold after the batch that had the turn",
+    )
+    .await;
 }
 
 /// `interactions` demo interactions of `seed`, as the logger's spool holds them.
@@ -1199,20 +1190,10 @@ async fn a_turn_taken_while_the_store_folds_is_folded_after_that_fold() {
     );
     hold.rollback().await.expect("release the sessions");
 
-    idle(&store).await;
-    assert_eq!(
-        pending(&pool).await,
-        0,
-        "the turn of the batch committed while the store folded was lost"
-    );
-    let window = HourRange {
-        from: Some(base() - Duration::days(1)),
-        to: Some(base() + Duration::days(2)),
-    };
-    assert!(
-        PgStore::rollups_check(&pool, window)
-            .await
-            .expect("check")
-            .ok
-    );
+    idle_and_folded(
+        &pool,
+        &store,
+        "the turn of the batch committed while the store folded was lost",
+    )
+    .await;
 }
