@@ -1148,6 +1148,28 @@ async fn log_with_the_turn(pool: &PgPool, store: &PgStore, texts: &[String]) -> 
     .interactions
 }
 
+/// Waits (a minute at most) until a fold started by a store waits for a lock.
+async fn a_fold_waits_for_a_lock(pool: &PgPool) {
+    let started = std::time::Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_catalog.pg_stat_activity \
+             WHERE wait_event_type = 'Lock' AND query LIKE '%rollups_fold%'",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("read the activity");
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the store did not start a fold after the batch that had the turn"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// A batch that has the turn while the store's own fold runs is not lost: that fold runs
 /// once more when it ends. The store's first fold is held at the sessions (another
 /// transaction holds them) after it has folded the hours; a second batch with the turn
@@ -1165,24 +1187,7 @@ async fn a_turn_taken_while_the_store_folds_is_folded_after_that_fold() {
         .await
         .expect("hold the sessions");
     assert_eq!(log_with_the_turn(&pool, &store, &first).await, 300);
-    let started = std::time::Instant::now();
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_catalog.pg_stat_activity \
-             WHERE wait_event_type = 'Lock' AND query LIKE '%rollups_fold%'",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("read the activity");
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "the store did not start a fold after the batch that had the turn"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    a_fold_waits_for_a_lock(&pool).await;
     assert_eq!(log_with_the_turn(&pool, &store, &second).await, 300);
     assert!(
         pending(&pool).await > 0,
@@ -1194,6 +1199,51 @@ async fn a_turn_taken_while_the_store_folds_is_folded_after_that_fold() {
         &pool,
         &store,
         "the turn of the batch committed while the store folded was lost",
+    )
+    .await;
+}
+
+/// A fold held back by a lock on a rollup table gives up at its lock timeout and leaves
+/// what is pending to the next turn: the store is idle within seconds, not when the lock
+/// is released (an import would wait for that to exit). Its batches still leave their
+/// folds to the store (a batch folding in its own statement would wait for the lock),
+/// and once the lock is released the next turn folds everything.
+#[tokio::test]
+async fn a_fold_held_back_by_a_lock_leaves_what_is_pending_to_the_next_turn() {
+    use assistant_db::store::Store;
+
+    let pool = common::migrated_db().await;
+    let store = PgStore::new(pool.clone(), "the test database");
+
+    let mut hold = pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE assistant_db.rollup_sessions IN SHARE MODE")
+        .execute(&mut *hold)
+        .await
+        .expect("hold the sessions");
+    for seed in [19, 20] {
+        assert_eq!(
+            log_with_the_turn(&pool, &store, &spooled(seed, 300)).await,
+            300
+        );
+        a_fold_waits_for_a_lock(&pool).await;
+        tokio::time::timeout(std::time::Duration::from_secs(60), store.idle())
+            .await
+            .expect("the store's fold waited a minute for a lock: it has no lock timeout");
+        assert!(
+            pending(&pool).await > 0,
+            "a fold held back by a lock folded the deltas"
+        );
+    }
+    hold.rollback().await.expect("release the sessions");
+
+    assert_eq!(
+        log_with_the_turn(&pool, &store, &spooled(21, 300)).await,
+        300
+    );
+    idle_and_folded(
+        &pool,
+        &store,
+        "the turn after the lock was released did not fold what the held-back folds left",
     )
     .await;
 }

@@ -13,9 +13,11 @@
 //! that fold runs once more when it ends (the deltas committed meanwhile were not all
 //! visible to it). [`Folds::idle`] waits for the folds to end, so that a program that
 //! exits after its last batch (an import, a logger shutting down) does not leave its fold
-//! cut off. When the database cannot (before migration 016, or a role without the right
-//! to fold) or a fold fails, the batches fold in their own statements as every writer
-//! does.
+//! cut off. A fold waits ten seconds at most for each lock: one held back longer (by a
+//! transaction holding a rollup table), or failing for a while (a deadlock, the database
+//! away), leaves what is pending to the next turn, so that neither waits unbounded. When
+//! the database cannot (before migration 016, or a role without the right to fold) or a
+//! fold fails otherwise, the batches fold in their own statements as every writer does.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use std::sync::Arc;
 use sqlx::{Executor, PgConnection, PgPool};
 use tokio::sync::{watch, OnceCell};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Whether the database folds on request and tells a writer its turn (migration 016),
 /// and whether this store may ask it (a role without use of the schema must not even look
@@ -39,6 +41,15 @@ const CAN_FOLD: &str = "SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_names
 
 /// What makes a transaction leave its fold to this store.
 const FOLD_ELSEWHERE: &str = "SET LOCAL assistant_db.fold = 'elsewhere'";
+
+/// How long this store's fold waits for each lock before it leaves what is pending to
+/// the next turn: a transaction holding a rollup table (an operator's `LOCK TABLE`, a
+/// long `rollups rebuild` elsewhere) must not hold an import's exit or a logger's
+/// shutdown for as long as it lasts.
+const FOLD_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '10s'";
+
+/// SQLSTATE `lock_not_available`: a lock waited for longer than the lock timeout.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 /// Whether a statement of the transaction had the turn to fold and left it to this store.
 const FOLD_DUE: &str =
@@ -158,15 +169,20 @@ impl Folds {
         let (folds, pool) = (Arc::clone(self), pool.clone());
         tokio::spawn(async move {
             loop {
-                let folded = sqlx::query_scalar::<_, bool>("SELECT assistant_db.rollups_fold()")
-                    .fetch_one(&pool)
-                    .await;
-                if let Err(err) = folded {
-                    // What is pending stays exact; the batches fold in their statements
-                    // again.
-                    tracing::warn!(error = %err, "folding the rollups beside the batches failed; \
-                                                  the batches fold them from now on");
-                    folds.gave_up.store(true, Ordering::Relaxed);
+                if let Err(err) = fold(&pool).await {
+                    if another_turn(&err) {
+                        // Held back (a lock held past FOLD_LOCK_TIMEOUT, a deadlock, the
+                        // database away): what is pending stays exact and waits for the
+                        // next turn; the batches still leave their folds here.
+                        tracing::warn!(error = %err, "folding the rollups beside the batches \
+                                                      did not finish; the next turn folds");
+                    } else {
+                        // What is pending stays exact; the batches fold in their
+                        // statements again.
+                        tracing::warn!(error = %err, "folding the rollups beside the batches \
+                                                      failed; the batches fold them from now on");
+                        folds.gave_up.store(true, Ordering::Relaxed);
+                    }
                     folds.state.send_replace(State::Idle);
                     return;
                 }
@@ -186,6 +202,25 @@ impl Folds {
             .wait_for(|state| *state == State::Idle)
             .await;
     }
+}
+
+/// Folds what is pending, in a transaction whose locks wait `FOLD_LOCK_TIMEOUT` at most.
+async fn fold(pool: &PgPool) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    (&mut *tx).execute(FOLD_LOCK_TIMEOUT).await?;
+    // `false`: another fold runs, which folds what this one would have.
+    sqlx::query_scalar::<_, bool>("SELECT assistant_db.rollups_fold()")
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether a fold that failed with `err` may succeed at a later turn, rather than
+/// failing the same way each time (no right to fold, the function gone).
+fn another_turn(err: &Error) -> bool {
+    err.is_retryable()
+        || matches!(err, Error::Database { code: Some(code), .. } if code == LOCK_NOT_AVAILABLE)
 }
 
 #[cfg(test)]
