@@ -1247,3 +1247,161 @@ async fn a_fold_held_back_by_a_lock_leaves_what_is_pending_to_the_next_turn() {
     )
     .await;
 }
+
+/// What migration 011's `histogram_merge` computed, for comparison: the buckets of
+/// either, ascending, with the sums of their counts, a bucket whose sum is zero left out.
+const MERGE_BY_BUCKET: &str = "\
+    SELECT coalesce(array_agg(x.b ORDER BY x.b), '{}') AS buckets, \
+           coalesce(array_agg(x.n ORDER BY x.b), '{}') AS counts \
+    FROM (SELECT u.b, sum(u.n)::bigint AS n \
+          FROM (SELECT * FROM ROWS FROM (unnest($1::smallint[]), unnest($2::bigint[])) AS a(b, n) \
+                UNION ALL \
+                SELECT * FROM ROWS FROM (unnest($3::smallint[]), unnest($4::bigint[])) AS c(b, n)) AS u \
+          GROUP BY u.b HAVING sum(u.n) <> 0) AS x";
+
+/// Buckets and counts of a histogram as a test may pass them, odd ones too.
+type Histogram = (Option<Vec<Option<i16>>>, Option<Vec<Option<i64>>>);
+
+/// A random histogram: mostly as the fold writes them (buckets strictly ascending, as many
+/// counts), sometimes out of order, with a bucket twice, a NULL, a count missing, or NULL.
+fn histogram(rng: &mut StdRng) -> Histogram {
+    let mut buckets: Vec<i16> = (0..rng.gen_range(0..40))
+        .map(|_| rng.gen_range(0..300))
+        .collect::<BTreeSet<i16>>()
+        .into_iter()
+        .collect();
+    let mut counts: Vec<Option<i64>> = buckets
+        .iter()
+        .map(|_| Some(rng.gen_range(-3..20)))
+        .collect();
+    let buckets_of: Vec<Option<i16>> = match rng.gen_range(0..20) {
+        0 if buckets.len() > 1 => {
+            buckets.swap(0, 1);
+            buckets.into_iter().map(Some).collect()
+        }
+        1 if !buckets.is_empty() => {
+            let last = buckets[buckets.len() - 1];
+            buckets.push(last);
+            counts.push(Some(1));
+            buckets.into_iter().map(Some).collect()
+        }
+        2 if !buckets.is_empty() => {
+            let mut with_null: Vec<Option<i16>> = buckets.into_iter().map(Some).collect();
+            with_null[0] = None;
+            with_null
+        }
+        3 if !counts.is_empty() => {
+            counts[0] = None;
+            buckets.into_iter().map(Some).collect()
+        }
+        4 if !counts.is_empty() => {
+            counts.pop();
+            buckets.into_iter().map(Some).collect()
+        }
+        5 => return (None, None),
+        _ => buckets.into_iter().map(Some).collect(),
+    };
+    (Some(buckets_of), Some(counts))
+}
+
+/// Migration 018's `histogram_merge` walks two sorted histograms and adds anything else
+/// by bucket: for random pairs (a tenth of them one histogram and its negation, whose
+/// sum is empty; some out of order, with duplicates, NULLs or counts missing), arrays of
+/// other shapes, and the empty and NULL ones, it gives what 011's query gave.
+#[tokio::test]
+async fn histogram_merge_gives_what_adding_by_bucket_gives() {
+    let pool = common::migrated_db().await;
+    let mut rng = StdRng::seed_from_u64(18);
+    let mut cases: Vec<(Histogram, Histogram)> = (0..1_500)
+        .map(|k| {
+            let p = histogram(&mut rng);
+            let q = if k % 10 == 0 {
+                let counts =
+                    p.1.as_ref()
+                        .map(|c| c.iter().map(|n| n.map(|n| -n)).collect());
+                (p.0.clone(), counts)
+            } else {
+                histogram(&mut rng)
+            };
+            (p, q)
+        })
+        .collect();
+    cases.push(((Some(vec![]), Some(vec![])), (Some(vec![]), Some(vec![]))));
+    cases.push(((None, None), (Some(vec![Some(2)]), Some(vec![Some(5)]))));
+
+    let mut walked = 0;
+    for ((pb, pc), (qb, qc)) in &cases {
+        let (same, merged, expected, sorted): (bool, String, String, bool) = sqlx::query_as(&format!(
+            "WITH m AS (SELECT * FROM assistant_db.histogram_merge($1, $2, $3, $4)), \
+                  e AS ({MERGE_BY_BUCKET}) \
+             SELECT (m.buckets, m.counts) IS NOT DISTINCT FROM (e.buckets, e.counts), \
+                    m::text, e::text, \
+                    coalesce($1 = (SELECT array_agg(DISTINCT b ORDER BY b) FROM unnest($1) AS b), true) \
+             FROM m, e"
+        ))
+        .bind(pb)
+        .bind(pc)
+        .bind(qb)
+        .bind(qc)
+        .fetch_one(&pool)
+        .await
+        .expect("merge two histograms");
+        assert!(
+            same,
+            "histogram_merge({pb:?}, {pc:?}, {qb:?}, {qc:?}) gave {merged}, adding by bucket {expected}"
+        );
+        walked += usize::from(sorted);
+    }
+    assert!(walked > 1_000, "too few sorted histograms: {walked}");
+
+    // Arrays the parameters above cannot be: two dimensions, subscripts not from 1.
+    for (p, q) in [
+        (
+            "'{{1,2},{3,4}}'::smallint[], '{{1,1},{1,1}}'::bigint[]",
+            "'{2}'::smallint[], '{5}'::bigint[]",
+        ),
+        (
+            "'[0:1]={1,2}'::smallint[], '[0:1]={7,8}'::bigint[]",
+            "'{2}'::smallint[], '{5}'::bigint[]",
+        ),
+        (
+            "'{1,2}'::smallint[], '[2:3]={7,8}'::bigint[]",
+            "'{2,3}'::smallint[], '{5,-8}'::bigint[]",
+        ),
+    ] {
+        let args = format!("{p}, {q}");
+        let (same, merged): (bool, String) = sqlx::query_as(&format!(
+            "WITH m AS (SELECT * FROM assistant_db.histogram_merge({args})), \
+                  e AS ({}) \
+             SELECT (m.buckets, m.counts) IS NOT DISTINCT FROM (e.buckets, e.counts), m::text \
+             FROM m, e",
+            MERGE_BY_BUCKET
+                .replace("$1::smallint[]", p.split(", ").next().expect("buckets"))
+                .replace("$2::bigint[]", p.split(", ").nth(1).expect("counts"))
+                .replace("$3::smallint[]", q.split(", ").next().expect("buckets"))
+                .replace("$4::bigint[]", q.split(", ").nth(1).expect("counts"))
+        ))
+        .fetch_one(&pool)
+        .await
+        .expect("merge two odd histograms");
+        assert!(same, "histogram_merge({args}) gave {merged}");
+    }
+}
+
+/// The fold is never compiled by JIT (migration 018): its estimates swing with the delta
+/// tables', and compiling cost a fold of 16,000 rows 50 ms or more where it ran in 180.
+#[tokio::test]
+async fn the_fold_runs_without_jit() {
+    let pool = common::migrated_db().await;
+    let config: Option<Vec<String>> = sqlx::query_scalar(
+        "SELECT proconfig FROM pg_catalog.pg_proc \
+         WHERE oid = 'assistant_db.rollups_compact(boolean)'::regprocedure",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("read the fold's settings");
+    assert!(
+        config.unwrap_or_default().iter().any(|s| s == "jit=off"),
+        "rollups_compact may be compiled by JIT"
+    );
+}
