@@ -225,7 +225,33 @@ fn another_turn(err: &Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::State;
+    use super::{another_turn, State};
+    use crate::error::Error;
+
+    #[test]
+    fn a_fold_held_back_waits_for_the_next_turn_and_one_refused_gives_up() {
+        let database = |code: &str| Error::Database {
+            code: Some(code.to_owned()),
+            message: "m".into(),
+        };
+        for held_back in [
+            database("55P03"),
+            database("40P01"),
+            database("40001"),
+            Error::Unavailable("the database is away".into()),
+        ] {
+            assert!(another_turn(&held_back), "{held_back:?} gave up for good");
+        }
+        for refused in [
+            Error::PermissionDenied("permission denied for function rollups_fold".into()),
+            database("XX000"),
+        ] {
+            assert!(
+                !another_turn(&refused),
+                "{refused:?} is tried at every turn"
+            );
+        }
+    }
 
     #[test]
     fn a_turn_during_a_fold_folds_once_more_and_only_once() {
